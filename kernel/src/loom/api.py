@@ -1,0 +1,225 @@
+"""The public API: ``AgentRuntime → Session → Task → Run``.
+
+Quick start::
+
+    from loom.api import AgentRuntime, AgentProfile
+    from loom.providers import AnthropicProvider
+
+    runtime = AgentRuntime(profile=AgentProfile.from_preset("default"),
+                           provider=AnthropicProvider(api_key="..."))
+    session = runtime.create_session()
+    task = session.create_task("Summarise README.md")
+    run = task.start()
+    result = await run.wait()
+    print(result.output)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import uuid
+from collections.abc import Coroutine, Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from loom.config import LoomConfig, load_config
+from loom.errors import StageError, did_you_mean
+from loom.messages import Message
+from loom.plugins import PluginManager
+from loom.profile import AgentProfile
+from loom.records import CompressorRecord, Record
+from loom.run import Run, RunResult
+
+_T = TypeVar("_T")
+
+#: Environment variables that select a provider when none is configured.
+PROVIDER_KEYS: tuple[tuple[str, str], ...] = (
+    ("ANTHROPIC_API_KEY", "anthropic"),
+    ("OPENAI_API_KEY", "openai"),
+    ("GEMINI_API_KEY", "gemini"),
+)
+
+
+class AgentRuntime:
+    """Loads configuration and plugins once and runs agents with them.
+
+    ``provider`` is a provider object (e.g. ``AnthropicProvider(...)``) or the
+    name of a provider record; without it ``[stages] provider`` decides, then
+    the first of ANTHROPIC_API_KEY / OPENAI_API_KEY / GEMINI_API_KEY that is
+    set. ``plugins`` adds plugin objects (modules or instances) in code.
+    """
+
+    def __init__(
+        self,
+        profile: AgentProfile | None = None,
+        provider: Any = None,
+        *,
+        config: LoomConfig | str | Path | None = None,
+        plugins: Iterable[Any] = (),
+        entry_points: bool = True,
+        workspace: str | Path | None = None,
+    ) -> None:
+        if not isinstance(config, LoomConfig):
+            config = load_config(config)
+        self.config = config
+        self.plugins = PluginManager(config, plugins=plugins, entry_points=entry_points).load()
+        self.profile = profile or self._profile_from_config()
+        self.workspace = Path(workspace or Path.cwd()).resolve()
+        self._providers: dict[str, Any] = {}
+        self.provider = self._resolve_provider(provider)
+        self.sessions: dict[str, Session] = {}
+
+    def _profile_from_config(self) -> AgentProfile:
+        values = dict(self.config.data.profile)
+        preset = values.pop("preset", "default")
+        try:
+            return AgentProfile.from_preset(preset, **values)
+        except Exception as exc:
+            raise self.config.error(str(exc), "profile") from None
+
+    # --------------------------------------------------------------- providers
+
+    def _resolve_provider(self, provider: Any) -> Any:
+        if provider is not None and not isinstance(provider, str):
+            return provider
+        name = provider or self.config.stages.provider
+        if not name:
+            for env, candidate in PROVIDER_KEYS:
+                if os.environ.get(env) and candidate in self.plugins.records("provider"):
+                    name = candidate
+                    break
+        if not name:
+            records = self.plugins.records("provider")
+            if len(records) == 1:
+                name = next(iter(records))
+        if not name:
+            raise StageError(
+                "no provider selected: pass provider=..., set [stages] provider in loom.toml, "
+                "or set an API key; installed providers: "
+                f"{', '.join(sorted(self.plugins.records('provider'))) or 'none'}")
+        return self.provider_named(name)
+
+    def provider_named(self, name: str) -> Any:
+        """The provider object for a provider record name (built once)."""
+        if name not in self._providers:
+            record = self.plugins.record("provider", name)
+            self._providers[name] = self._build(record)
+        return self._providers[name]
+
+    def window_tokens(self) -> int:
+        """The provider's context window (200k when it does not say)."""
+        return int(getattr(self.provider, "context_window", 0) or 200_000)
+
+    # ----------------------------------------------------------------- records
+
+    def _build(self, record: Record) -> Any:
+        factory = record.load_factory()
+        settings = self.plugins.settings_for(record.name)
+        return factory(settings) if record.settings is not None else factory()
+
+    def _selected(self, stage: str, names: list[str] | None, default_all: bool) -> list[Record]:
+        records = self.plugins.records(stage)
+        if names is None:
+            return list(records.values()) if default_all else []
+        chosen = []
+        for name in names:
+            if name not in records:
+                raise self.config.error(
+                    f"no {stage} record named {name!r}{did_you_mean(name, records)}; "
+                    f"installed: {', '.join(sorted(records)) or 'none'}", f"stages.{stage}")
+            chosen.append(records[name])
+        return chosen
+
+    def build_compressors(self) -> list[tuple[CompressorRecord, Any]]:
+        """Compression levels for one run, in ``[stages] compression`` order
+        (default: every installed level, lowest threshold first)."""
+        records = self._selected("compression", self.config.stages.compression, True)
+        if self.config.stages.compression is None:
+            records.sort(key=lambda r: getattr(r, "threshold", 1.0))
+        return [(r, self._build(r)) for r in records if isinstance(r, CompressorRecord)]
+
+    def build_sensors(self) -> list[tuple[str, Any]]:
+        """Sensors for one run (default: every installed sensor)."""
+        return [(r.name, self._build(r))
+                for r in self._selected("sensors", self.config.stages.sensors, True)]
+
+    def build_event_sinks(self) -> list[tuple[str, Any]]:
+        """Event sinks for one run (default: none; ``[stages] event_sinks`` lists them)."""
+        return [(r.name, self._build(r))
+                for r in self._selected("event_sinks", self.config.stages.event_sinks, False)]
+
+    def build_tool_sources(self) -> list[tuple[str, Any]]:
+        """Tool sources for one run (default: every installed source)."""
+        return [(r.name, self._build(r))
+                for r in self._selected("tool_sources", self.config.stages.tool_sources, True)]
+
+    # ---------------------------------------------------------------- sessions
+
+    def create_session(self, session_id: str | None = None) -> Session:
+        """A new session: a conversation across tasks."""
+        session = Session(self, session_id)
+        self.sessions[session.id] = session
+        return session
+
+    def run_sync(self, goal: str) -> RunResult:
+        """Run one goal to the end from synchronous code (scripts, notebooks)."""
+        return run_sync(self.create_session().create_task(goal).start().wait())
+
+
+class Session:
+    """A conversation: tasks in a session see the messages of earlier tasks."""
+
+    def __init__(self, runtime: AgentRuntime, session_id: str | None = None) -> None:
+        self.runtime = runtime
+        self.id = session_id or uuid.uuid4().hex[:16]
+        self.history: list[Message] = []
+        self.runs: list[Run] = []
+
+    def create_task(self, goal: str) -> Task:
+        """A task with a goal; :meth:`Task.start` runs it."""
+        return Task(self, goal)
+
+    def _finished(self, run: Run) -> None:
+        self.history = [m for m in run.window.history if not m.meta.get("delta")]
+
+
+class Task:
+    """A goal within a session."""
+
+    def __init__(self, session: Session, goal: str) -> None:
+        self.session = session
+        self.goal = goal
+
+    def start(self) -> Run:
+        """Start a run of this task (on the running loop, or at its first wait)."""
+        run = Run(self.session, self.goal)
+        self.session.runs.append(run)
+        return run.start()
+
+
+def run_sync(awaitable: Coroutine[Any, Any, _T]) -> _T:
+    """Run a coroutine to completion from sync code, even inside a running loop
+    (e.g. a notebook), by using a worker thread when needed."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(awaitable)
+    box: dict[str, Any] = {}
+
+    def worker() -> None:
+        try:
+            box["value"] = asyncio.run(awaitable)
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=worker, name="loom-run-sync")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]  # type: ignore[no-any-return]
+
+
+__all__ = ["AgentProfile", "AgentRuntime", "Run", "RunResult", "Session", "Task", "run_sync"]
