@@ -228,7 +228,8 @@ def load_config(
             try:
                 doc = tomllib.loads(text)
             except tomllib.TOMLDecodeError as exc:
-                line = getattr(exc, "lineno", None)
+                found_line = re.search(r"at line (\d+)", str(exc))
+                line = int(found_line.group(1)) if found_line else None
                 raise ConfigError(f"malformed TOML: {exc}", file=str(source), line=line) from None
             raw = doc.get("tool", {}).get("loom", {}) if prefix else doc
     apply_env(raw, env)
