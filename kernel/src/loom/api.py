@@ -165,7 +165,10 @@ class AgentRuntime:
 
     def run_sync(self, goal: str) -> RunResult:
         """Run one goal to the end from synchronous code (scripts, notebooks)."""
-        return run_sync(self.create_session().create_task(goal).start().wait())
+        async def go() -> RunResult:
+            return await self.create_session().create_task(goal).start().wait()
+
+        return run_sync(go())
 
 
 class Session:

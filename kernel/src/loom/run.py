@@ -212,14 +212,14 @@ class Run:
 
     # ------------------------------------------------------------------ events
 
-    def _record(self, kind: str, **data: Any) -> Event:
+    def _record(self, kind: str, /, **data: Any) -> Event:
         event = Event(kind=kind, run_id=self.id, seq=len(self.recorded), data=data)
         self.recorded.append(event)
         for queue in self._subscribers:
             queue.put_nowait(event)
         return event
 
-    async def emit(self, kind: str, **data: Any) -> Event:
+    async def emit(self, kind: str, /, **data: Any) -> Event:
         """Record an event and show it to sinks and ``loom_event`` observers."""
         event = self._record(kind, **data)
         await self._publish(event)
@@ -575,6 +575,9 @@ class Run:
 
     async def apply_edit(self, edit: ContextEdit) -> bool:
         """Apply a context edit if it keeps every invariant; report either way."""
+        if edit.history == self.window.history and all(
+                self.window.pinned.get(k) == v for k, v in edit.pinned.items()):
+            return False
         violations = check_edit(self.window, edit)
         if violations:
             await self.emit("context.edit_rejected", level=edit.level, violation="; ".join(violations))

@@ -33,7 +33,7 @@ Reply = str | ToolCallBlock | list[ToolCallBlock] | ModelResponse | Message
 Script = Sequence[Reply | Callable[[ModelRequest], Reply]] | Callable[[ModelRequest], Reply]
 
 
-def call(name: str, **arguments: Any) -> ToolCallBlock:
+def call(name: str, /, **arguments: Any) -> ToolCallBlock:
     """A scripted tool call with JSON arguments."""
     return ToolCallBlock(id=f"call_{uuid.uuid4().hex[:10]}", name=name, arguments=arguments)
 
