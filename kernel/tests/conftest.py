@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
 from loom.testing import no_real_providers
 
 InstallDist = Callable[..., Path]

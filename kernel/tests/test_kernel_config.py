@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel, ConfigDict
-
 from loom.config import load_config
 from loom.errors import ConfigError
 from loom.hookspecs import hookimpl
 from loom.plugins import PluginManager
 from loom.records import SettingsRecord
+from pydantic import BaseModel, ConfigDict
 
 
 def write(path: Path, text: str) -> Path:

@@ -9,7 +9,6 @@ import pluggy
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from loom.errors import PluginError, PluginValidationError
 from loom.hookspecs import HOOK_KINDS, hookimpl
 from loom.plugins import PluginManager

@@ -6,7 +6,6 @@ import asyncio
 from typing import Any
 
 import pytest
-
 from loom.api import AgentRuntime, run_sync
 from loom.config import load_config
 from loom.errors import ContextOverflowError, ProviderError

@@ -7,7 +7,7 @@ the calls they answer; provider plugins map this to each wire protocol.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -68,7 +68,7 @@ class ThinkingBlock(_Block):
 
 
 ContentBlock = Annotated[
-    Union[TextBlock, ToolCallBlock, ToolResultBlock, ImageBlock, ThinkingBlock],
+    TextBlock | ToolCallBlock | ToolResultBlock | ImageBlock | ThinkingBlock,
     Field(discriminator="type"),
 ]
 

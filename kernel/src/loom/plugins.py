@@ -31,7 +31,6 @@ from loom import hookspecs
 from loom.config import LoomConfig, load_config
 from loom.dispatch import Dispatcher
 from loom.errors import (
-    ConfigError,
     DuplicateRecordError,
     PluginLoadError,
     PluginValidationError,
@@ -159,8 +158,8 @@ class PluginManager:
             name, plugin = item if isinstance(item, tuple) else (_object_name(item), item)
             self._register(name, plugin, PluginInfo(name=name, origin="object"))
         for name in cfg.require:
-            info = self.infos.get(name)
-            if info is None or info.status != "loaded":
+            required = self.infos.get(name)
+            if required is None or required.status != "loaded":
                 raise self.config.error(f"required plugin {name!r} is not loaded", "plugins.require")
         self._collect_records()
         self._validate_settings()
@@ -240,10 +239,11 @@ class PluginManager:
                     plugin=name, hook=hook,
                 )
             if opts.get("wrapper") or opts.get("hookwrapper"):
+                wraps = ", ".join(h for h, k in hookspecs.HOOK_KINDS.items() if k == "wrap")
                 raise PluginValidationError(
                     f"plugin {name!r}: {hook} is declared as a pluggy wrapper; Loom awaits "
                     "hooks itself and does not support pluggy wrappers. Implement one of the "
-                    f"loom_wrap_* hooks ({', '.join(h for h in hookspecs.HOOK_KINDS if hookspecs.HOOK_KINDS[h] == 'wrap')}) "
+                    f"loom_wrap_* hooks ({wraps}) "
                     "and use its call_next instead.",
                     plugin=name, hook=hook,
                 )

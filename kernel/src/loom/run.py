@@ -13,7 +13,7 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -28,8 +28,8 @@ from loom.errors import (
 )
 from loom.events import Event
 from loom.invariants import ContextEdit, check_edit
-from loom.messages import Message, ToolCallBlock, ToolResultBlock
-from loom.records import CompressorRecord, Record, ToolRecord
+from loom.messages import ContentBlock, Message, ToolCallBlock, ToolResultBlock
+from loom.records import CompressorRecord, ToolRecord
 from loom.requests import ModelRequest, ModelResponse, StreamDelta, ToolSpec, Usage
 from loom.verdicts import ProposedAction
 
@@ -268,8 +268,8 @@ class Run:
         finally:
             await self._teardown()
         self.status = status
-        result = RunResult(self.id, status, self.output if status == "succeeded" else self.output,
-                           reason, error, self.step, self.usage, list(self.artifacts))
+        result = RunResult(self.id, status, self.output, reason, error, self.step, self.usage,
+                           list(self.artifacts))
         self._result = result
         try:
             await self._notify("loom_run_finished", result=result)
@@ -370,7 +370,8 @@ class Run:
             await self.emit("step.finished", step=step, tool_calls=0)
             return StepOutcome(step, final=True, output=self.output)
         results = await self._act(calls)
-        self.window.history.append(Message(role="tool", content=results))
+        blocks: list[ContentBlock] = [*results]
+        self.window.history.append(Message(role="tool", content=blocks))
         await self._observe(step)
         await self._delta(step)
         await self.emit("step.finished", step=step, tool_calls=len(calls))

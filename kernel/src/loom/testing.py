@@ -26,7 +26,7 @@ from loom.hookspecs import hookimpl
 from loom.messages import Message, TextBlock, ToolCallBlock
 from loom.profile import AgentProfile
 from loom.records import ProviderRecord
-from loom.requests import ModelRequest, ModelResponse, StreamDelta, Usage
+from loom.requests import ModelRequest, ModelResponse, StopReason, StreamDelta, Usage
 from loom.run import RunResult
 
 Reply = str | ToolCallBlock | list[ToolCallBlock] | ModelResponse | Message
@@ -102,7 +102,7 @@ class ScriptedModel:
             message = reply
         else:
             raise TypeError(f"unsupported scripted reply {reply!r}")
-        stop = "tool_use" if message.tool_calls else "end_turn"
+        stop: StopReason = "tool_use" if message.tool_calls else "end_turn"
         usage = self._usage(self.requests[-1], message) if self._usage else Usage(
             input_tokens=sum(len(m.model_dump_json()) for m in self.requests[-1].messages) // 4,
             output_tokens=max(1, len(message.model_dump_json()) // 4))
@@ -216,15 +216,15 @@ def no_real_providers() -> Iterator[None]:
             raise RealProviderBlocked(f"a test tried to resolve {host!r}; no real provider in tests")
         return real_getaddrinfo(host, *args, **kwargs)
 
-    socket.socket.connect = connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
-    socket.getaddrinfo = getaddrinfo
+    setattr(socket.socket, "connect", connect)
+    setattr(socket.socket, "connect_ex", connect_ex)
+    setattr(socket, "getaddrinfo", getaddrinfo)
     try:
         yield
     finally:
-        socket.socket.connect = real_connect  # type: ignore[method-assign]
-        socket.socket.connect_ex = real_connect_ex  # type: ignore[method-assign]
-        socket.getaddrinfo = real_getaddrinfo
+        setattr(socket.socket, "connect", real_connect)
+        setattr(socket.socket, "connect_ex", real_connect_ex)
+        setattr(socket, "getaddrinfo", real_getaddrinfo)
 
 
 __all__ = ["HookRecorder", "LoomHarness", "ScriptedModel", "ScriptedProviderPlugin", "call",
