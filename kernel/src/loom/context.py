@@ -139,6 +139,8 @@ class ContextWindow:
         self.shares = dict(shares or DEFAULT_SHARES)
         self.estimator = estimator or TokenEstimator()
         self.protected_turns = 2
+        self._history_sum: tuple[list[Message] | None, int, Message | None, float] = (None, 0, None, 0.0)
+        self._tools_sum: tuple[list[ToolSpec] | None, int, float] = (None, 0, 0.0)
 
     @property
     def budget(self) -> int:
@@ -167,16 +169,37 @@ class ContextWindow:
             sections.append(working)
         return "\n\n".join(s for s in sections if s)
 
+    def raw_history(self) -> float:
+        """Uncalibrated estimate of the history, updated incrementally on append."""
+        history = self.history
+        owner, length, last, total = self._history_sum
+        raw = self.estimator.raw_message
+        if owner is history and length <= len(history) and (
+                length == 0 or history[length - 1] is last):
+            total += sum(raw(m) for m in history[length:])
+        else:
+            total = sum(raw(m) for m in history)
+        self._history_sum = (history, len(history), history[-1] if history else None, total)
+        return total
+
+    def raw_tools(self) -> float:
+        """Uncalibrated estimate of the tool declarations (cached per tool list)."""
+        owner, length, total = self._tools_sum
+        if owner is not self.tools or length != len(self.tools):
+            total = self.estimator.raw_tools(self.tools)
+            self._tools_sum = (self.tools, len(self.tools), total)
+        return total
+
     def partition_tokens(self) -> dict[str, int]:
         """Calibrated tokens per partition (tool declarations count as system)."""
         est = self.estimator
         f = est.factor
         return {
-            "system": round((est.raw_text(self.system) + est.raw_tools(self.tools)) * f),
-            "skill": round(est.raw_text("\n".join(self.skills)) * f),
-            "memory": round(est.raw_text("\n".join(self.memory)) * f),
+            "system": round((est.raw_text(self.system) + self.raw_tools()) * f),
+            "skill": round(sum(map(len, self.skills)) / 4.0 * f),
+            "memory": round(sum(map(len, self.memory)) / 4.0 * f),
             "working": round(est.raw_text(self.working_text()) * f),
-            "history": est.count(self.history),
+            "history": round(self.raw_history() * f),
         }
 
     def tokens(self) -> int:
@@ -186,11 +209,7 @@ class ContextWindow:
     def raw_request_estimate(self) -> float:
         """Uncalibrated estimate of the whole prompt, for calibration."""
         est = self.estimator
-        return (
-            est.raw_text(self.system_prompt())
-            + est.raw_tools(self.tools)
-            + sum(est.raw_message(m) for m in self.history)
-        )
+        return est.raw_text(self.system_prompt()) + self.raw_tools() + self.raw_history()
 
     def pressure(self) -> float:
         """ρ = tokens in use / budget."""

@@ -213,7 +213,7 @@ class Run:
     # ------------------------------------------------------------------ events
 
     def _record(self, kind: str, /, **data: Any) -> Event:
-        event = Event(kind=kind, run_id=self.id, seq=len(self.recorded), data=data)
+        event = Event(kind=kind, run_id=self.id, seq=len(self.recorded), time=time.time(), data=data)
         self.recorded.append(event)
         for queue in self._subscribers:
             queue.put_nowait(event)
@@ -453,7 +453,10 @@ class Run:
                 runnable.append((call, record.spec))
             else:
                 results[call.id] = self._denied[call.id]
-        executed = await asyncio.gather(*(self._execute(c, s) for c, s in runnable))
+        if len(runnable) == 1:  # the common case needs no extra tasks
+            executed = [await self._execute(*runnable[0])]
+        else:
+            executed = await asyncio.gather(*(self._execute(c, s) for c, s in runnable))
         for (call, _), result in zip(runnable, executed, strict=True):
             results[call.id] = result
         ordered = [results[c.id] for c in calls]
@@ -534,7 +537,8 @@ class Run:
         try:
             outcome = record.handler(call.arguments, self)
             if asyncio.iscoroutine(outcome):
-                outcome = await asyncio.wait_for(outcome, spec.timeout)
+                async with asyncio.timeout(spec.timeout):
+                    outcome = await outcome
         except TimeoutError:
             return _error(call, f"tool {call.name!r} timed out after {spec.timeout}s")
         except Exception as exc:

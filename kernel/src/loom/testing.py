@@ -66,6 +66,14 @@ class ScriptedModel:
         self.requests: list[ModelRequest] = []
         self._index = 0
         self._usage = usage
+        self._sizes: dict[int, tuple[Message, int]] = {}
+
+    def _size(self, message: Message) -> int:
+        hit = self._sizes.get(id(message))
+        if hit is None or hit[0] is not message:
+            hit = (message, len(message.model_dump_json()))
+            self._sizes[id(message)] = hit
+        return hit[1]
 
     async def complete(
         self, request: ModelRequest, *,
@@ -104,8 +112,8 @@ class ScriptedModel:
             raise TypeError(f"unsupported scripted reply {reply!r}")
         stop: StopReason = "tool_use" if message.tool_calls else "end_turn"
         usage = self._usage(self.requests[-1], message) if self._usage else Usage(
-            input_tokens=sum(len(m.model_dump_json()) for m in self.requests[-1].messages) // 4,
-            output_tokens=max(1, len(message.model_dump_json()) // 4))
+            input_tokens=sum(map(self._size, self.requests[-1].messages)) // 4,
+            output_tokens=max(1, self._size(message) // 4))
         return ModelResponse(message=message, stop_reason=stop, usage=usage,
                              model="scripted", provider="scripted")
 
