@@ -1,0 +1,201 @@
+"""The fallback layer: when it switches providers, to which, and what it reports."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from loom.errors import CircuitOpenError, ContextOverflowError, ProviderError
+from loom.hookspecs import hookimpl
+from loom.profile import AgentProfile
+from loom.records import ProviderRecord
+from loom.requests import ModelRequest, ModelResponse, StreamDelta
+from loom.testing import LoomHarness, ScriptedModel
+from loom_resilience_fallback import ChainEntry, FallbackPlugin, is_request_fault
+
+
+class FlakyModel(ScriptedModel):
+    """A provider that raises the ProviderErrors of its script and answers the rest."""
+
+    def __init__(self, script: list[ProviderError | str], *, name: str,
+                 context_window: int = 100_000) -> None:
+        super().__init__([s for s in script if isinstance(s, str)],
+                         context_window=context_window)
+        self.steps = list(script)
+        self.name = name
+        self.model = f"{name}-default"
+        self.calls = 0
+
+    async def complete(self, request: ModelRequest, *,
+                       on_delta: Callable[[StreamDelta], Awaitable[None]] | None = None,
+                       ) -> ModelResponse:
+        """Raise or answer the next step of the script."""
+        self.calls += 1
+        if not self.steps:
+            raise AssertionError(f"{self.name} called {self.calls} times, more than scripted")
+        step = self.steps.pop(0)
+        if isinstance(step, ProviderError):
+            self.requests.append(request)
+            raise step
+        return await super().complete(request, on_delta=on_delta)
+
+
+class Providers:
+    """A plugin registering provider records for given test providers."""
+
+    def __init__(self, **models: FlakyModel) -> None:
+        self.models = models
+
+    @hookimpl
+    def loom_register_providers(self) -> list[ProviderRecord]:
+        return [ProviderRecord(name=name, factory=(lambda m=model: m))
+                for name, model in self.models.items()]
+
+
+def http(status: int, who: str = "primary") -> ProviderError:
+    return ProviderError(f"HTTP {status} from {who}", provider=who, status=status,
+                         retryable=status == 429 or status >= 500)
+
+
+def harness(primary: FlakyModel, *, chain: list[str], profile: AgentProfile | None = None,
+            **others: FlakyModel) -> LoomHarness:
+    return LoomHarness(primary, plugins=[("providers", Providers(**others)),
+                                         ("resilience-fallback", FallbackPlugin())],
+                       config={"stages": {"fallback": chain}}, profile=profile)
+
+
+def events(h: LoomHarness, kind: str) -> list[dict[str, Any]]:
+    return [e.data for e in h.last_run.recorded if e.kind == kind]
+
+
+async def test_a_server_error_falls_back_to_the_next_provider() -> None:
+    primary = FlakyModel([http(503)], name="primary")
+    backup = FlakyModel(["backup answered"], name="backup")
+    h = harness(primary, chain=["backup"], backup=backup)
+    result = await h.run("go")
+    assert result.ok and result.output == "backup answered"
+    [taken] = events(h, "fallback.taken")
+    assert taken["from"] == "primary" and taken["to"] == "backup"
+    assert taken["why"] == "ProviderError 503: HTTP 503 from primary"
+    assert taken["status"] == 503
+    assert backup.requests[0].metadata["provider"] == "backup"
+
+
+async def test_an_open_circuit_falls_back() -> None:
+    primary = FlakyModel([CircuitOpenError("circuit open for provider 'primary'")],
+                         name="primary")
+    backup = FlakyModel(["fine"], name="backup")
+    h = harness(primary, chain=["backup"], backup=backup)
+    assert (await h.run("go")).ok
+    assert events(h, "fallback.taken")[0]["error_type"] == "CircuitOpenError"
+
+
+@pytest.mark.parametrize("status", [400, 413, 422])
+async def test_a_request_error_never_falls_back(status: int) -> None:
+    primary = FlakyModel([http(status)], name="primary")
+    backup = FlakyModel(["unreached"], name="backup")
+    h = harness(primary, chain=["backup"], backup=backup)
+    result = await h.run("go")
+    assert result.status == "failed" and f"HTTP {status}" in result.error
+    assert backup.calls == 0 and events(h, "fallback.taken") == []
+
+
+@pytest.mark.parametrize("status", [401, 403, 404])
+async def test_a_provider_specific_client_error_falls_back(status: int) -> None:
+    primary = FlakyModel([http(status)], name="primary")
+    backup = FlakyModel(["fine"], name="backup")
+    h = harness(primary, chain=["backup"], backup=backup)
+    assert (await h.run("go")).ok
+
+
+async def test_when_every_provider_fails_the_run_fails_with_the_last_error() -> None:
+    primary = FlakyModel([http(503)], name="primary")
+    second = FlakyModel([http(502, "second")], name="second")
+    third = FlakyModel([CircuitOpenError("circuit open for provider 'third'")], name="third")
+    h = harness(primary, chain=["second", "third"], second=second, third=third)
+    result = await h.run("go")
+    assert result.status == "failed"
+    assert result.error == "CircuitOpenError: circuit open for provider 'third'"
+    assert [(e["from"], e["to"]) for e in events(h, "fallback.taken")] == [
+        ("primary", "second"), ("second", "third")]
+    [exhausted] = events(h, "fallback.exhausted")
+    assert exhausted["tried"] == ["primary", "second", "third"]
+    finished = h.last_run.recorded[-1]
+    assert finished.kind == "run.finished" and finished.data["status"] == "failed"
+
+
+async def test_a_context_overflow_only_goes_to_a_larger_window() -> None:
+    overflow = ContextOverflowError("prompt is too long", provider="primary", status=400)
+    primary = FlakyModel([overflow], name="primary", context_window=100_000)
+    small = FlakyModel(["unreached"], name="small", context_window=32_000)
+    big = FlakyModel(["big answered"], name="big", context_window=1_000_000)
+    h = harness(primary, chain=["small", "big"], small=small, big=big)
+    result = await h.run("go")
+    assert result.ok and result.output == "big answered"
+    assert small.calls == 0
+    [skipped] = events(h, "fallback.skipped")
+    assert skipped["provider"] == "small" and "32000 is not larger than 100000" in skipped["why"]
+    assert events(h, "fallback.taken")[0]["to"] == "big"
+
+
+async def test_a_context_overflow_with_no_larger_window_fails() -> None:
+    overflow = ContextOverflowError("prompt is too long", provider="primary", status=400)
+    primary = FlakyModel([overflow], name="primary", context_window=100_000)
+    same = FlakyModel(["unreached"], name="same", context_window=100_000)
+    h = harness(primary, chain=["same"], same=same)
+    result = await h.run("go")
+    assert result.status == "failed" and "ContextOverflowError" in result.error
+    assert same.calls == 0
+
+
+async def test_the_profile_chain_comes_first_and_models_are_per_entry() -> None:
+    primary = FlakyModel([http(500)], name="primary")
+    a = FlakyModel([http(500, "a")], name="a")
+    b = FlakyModel(["b answered"], name="b")
+    profile = AgentProfile(model="primary-large", fallback=["a:tiny"])
+    h = harness(primary, chain=["a:tiny", "b"], profile=profile, a=a, b=b)
+    assert (await h.run("go")).output == "b answered"
+    assert primary.requests[0].model == "primary-large"
+    assert a.requests[0].model == "tiny"
+    assert b.requests[0].model == ""  # b's own default model
+    assert a.calls == 1  # "a:tiny" listed twice, tried once
+
+
+async def test_the_primary_listed_in_the_chain_is_not_tried_twice() -> None:
+    primary = FlakyModel([http(503)], name="primary")
+    backup = FlakyModel(["fine"], name="backup")
+    h = harness(primary, chain=["main", "backup"], main=primary, backup=backup)
+    assert (await h.run("go")).ok
+    assert primary.calls == 1
+    assert [e["to"] for e in events(h, "fallback.taken")] == ["backup"]
+
+
+async def test_without_a_chain_the_error_propagates_unchanged() -> None:
+    primary = FlakyModel([http(503)], name="primary")
+    h = harness(primary, chain=[])
+    result = await h.run("go")
+    assert result.status == "failed" and result.error == "ProviderError: HTTP 503 from primary"
+    assert events(h, "fallback.exhausted") == []
+
+
+async def test_an_unknown_provider_in_the_chain_is_a_config_error() -> None:
+    primary = FlakyModel(["unreached"], name="primary")
+    h = harness(primary, chain=["bakcup"], backup=FlakyModel([], name="backup"))
+    result = await h.run("go")
+    assert result.status == "failed"
+    assert "ConfigError" in result.error and "stages.fallback" in result.error
+    assert "did you mean 'backup'" in result.error
+    assert primary.calls == 0
+
+
+def test_chain_entries_parse_name_and_model() -> None:
+    assert ChainEntry.parse("openai") == ChainEntry("openai", "")
+    assert ChainEntry.parse("local:llama3.1:8b") == ChainEntry("local", "llama3.1:8b")
+    assert str(ChainEntry("local", "llama3.1:8b")) == "local:llama3.1:8b"
+
+
+def test_which_errors_are_the_callers_fault() -> None:
+    assert is_request_fault(http(400)) and is_request_fault(http(422))
+    assert not is_request_fault(http(401)) and not is_request_fault(http(503))
+    assert not is_request_fault(ContextOverflowError("too long", status=400))
