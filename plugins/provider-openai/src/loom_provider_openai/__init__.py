@@ -1,0 +1,51 @@
+"""Loom provider plugin for OpenAI (Chat Completions and Responses APIs).
+
+Registers the ``openai`` provider record (``from loom.providers import
+OpenAIProvider``); with ``base_url`` it drives any OpenAI-compatible server.
+Also classifies the SDK's errors. This module is import-light: the ``openai``
+SDK is imported only when the provider is built or one of its errors is
+classified.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from loom.errors import ProviderError
+from loom.hookspecs import hookimpl
+from loom.records import ProviderRecord
+from loom_provider_openai.settings import OpenAISettings
+
+__all__ = ["OpenAISettings", "loom_classify_error", "loom_register_providers"]
+
+NAME = "openai"
+
+
+@hookimpl
+def loom_register_providers() -> list[ProviderRecord]:
+    """Register the ``openai`` provider, configured by ``[settings.openai]``."""
+    return [ProviderRecord(
+        name=NAME,
+        factory="loom_provider_openai.provider:OpenAIProvider.from_settings",
+        class_name="OpenAIProvider",
+        cls="loom_provider_openai.provider:OpenAIProvider",
+        settings=OpenAISettings,
+        description="OpenAI Chat Completions / Responses API and OpenAI-compatible servers",
+    )]
+
+
+@hookimpl
+def loom_classify_error(error: BaseException, provider: str) -> ProviderError | None:
+    """Type an exception from the OpenAI SDK (or, for this provider, its transport).
+
+    Returns None for errors that are neither, so other plugins may classify them.
+    """
+    if "openai" not in sys.modules:
+        return None
+    import openai
+
+    if not isinstance(error, openai.OpenAIError) and provider != NAME:
+        return None
+    from loom_provider_openai.errors import classify_error
+
+    return classify_error(error, provider or NAME)

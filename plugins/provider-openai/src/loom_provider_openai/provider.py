@@ -1,0 +1,160 @@
+"""``OpenAIProvider``: Loom's provider protocol on the official ``openai`` SDK."""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Mapping
+from types import EllipsisType
+from typing import Any, Literal
+
+import openai
+
+from loom.errors import ProviderError
+from loom.messages import ContentBlock
+from loom.requests import ModelRequest, ModelResponse, StopReason, Usage
+from loom_provider_openai import chat, responses
+from loom_provider_openai.chat import OnDelta, assistant
+from loom_provider_openai.errors import classify_error
+from loom_provider_openai.pricing import ModelPrice, context_window_for, price_for, with_cost
+from loom_provider_openai.settings import DEFAULT_MODEL, OpenAISettings
+
+Api = Literal["chat", "responses"]
+
+
+class OpenAIProvider:
+    """Calls OpenAI's Chat Completions (``api="chat"``) or Responses API.
+
+    ``base_url`` points it at any OpenAI-compatible server (vLLM, llama.cpp,
+    Ollama...); ``None`` leaves it to the SDK (``OPENAI_BASE_URL``, else
+    OpenAI). ``api_key=None`` (or ``...``) reads ``OPENAI_API_KEY``. ``timeout``
+    is in seconds; ``max_retries`` is the SDK's own retry count (0: retrying
+    is the retry plugin's job). ``prices`` overrides the default price table
+    (model → :class:`ModelPrice` or a dict of its fields). Every SDK error is
+    raised as a typed :class:`~loom.errors.ProviderError`; cancelling the
+    awaiting task aborts the HTTP request.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | EllipsisType | None = None,
+        model: str = DEFAULT_MODEL,
+        base_url: str | None = None,
+        timeout: float = 600.0,
+        max_retries: int = 0,
+        prices: Mapping[str, ModelPrice | Mapping[str, float]] | None = None,
+        api: Api = "chat",
+        context_window: int | None = None,
+        max_tokens_param: Literal["max_completion_tokens", "max_tokens"] | None = None,
+        name: str = "openai",
+    ) -> None:
+        if api not in ("chat", "responses"):
+            raise ValueError(f"api must be 'chat' or 'responses', not {api!r}")
+        self.name = name
+        self.model = model
+        self.api: Api = api
+        self.api_key = None if api_key is Ellipsis else api_key
+        self.base_url = base_url
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.prices = {k: ModelPrice.model_validate(v) for k, v in (prices or {}).items()}
+        self.max_tokens_param = max_tokens_param or (
+            "max_tokens" if base_url else "max_completion_tokens")
+        self._context_window = context_window
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI]
+        self._clients = weakref.WeakKeyDictionary()
+
+    @classmethod
+    def from_settings(cls, settings: OpenAISettings | None = None) -> OpenAIProvider:
+        """Build from validated ``[settings.openai]``."""
+        return cls(**(settings or OpenAISettings()).model_dump())
+
+    def __repr__(self) -> str:
+        return f"<OpenAIProvider api={self.api!r} model={self.model!r}>"
+
+    @property
+    def context_window(self) -> int:
+        """The model's context window in tokens."""
+        return self._context_window or context_window_for(self.model)
+
+    def client(self) -> openai.AsyncOpenAI:
+        """The SDK client for the running event loop (one per loop)."""
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            options: dict[str, Any] = {"timeout": self.timeout, "max_retries": self.max_retries}
+            if self.api_key is not None:
+                options["api_key"] = self.api_key
+            if self.base_url is not None:
+                options["base_url"] = self.base_url
+            client = openai.AsyncOpenAI(**options)
+            self._clients[loop] = client
+        return client
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections of the current event loop's client."""
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.close()
+
+    async def complete(self, request: ModelRequest, *,
+                       on_delta: OnDelta | None = None) -> ModelResponse:
+        """Answer one neutral request; stream (calling ``on_delta``) when ``request.stream``."""
+        model = request.model or self.model
+        try:
+            if self.api == "responses":
+                blocks, stop, usage, served = await self._responses(request, model, on_delta)
+            else:
+                blocks, stop, usage, served = await self._chat(request, model, on_delta)
+        except Exception as exc:
+            typed = classify_error(exc, self.name)
+            if typed is None or typed is exc:
+                raise
+            raise typed from exc
+        served = served or model
+        return ModelResponse(
+            message=assistant(blocks, self.name, self.api), stop_reason=stop,
+            usage=with_cost(usage, price_for(served, self.prices)
+                            or price_for(model, self.prices)),
+            model=served, provider=self.name)
+
+    async def _chat(self, request: ModelRequest, model: str, on_delta: OnDelta | None
+                    ) -> tuple[list[ContentBlock], StopReason, Usage, str]:
+        params = chat.build_params(request, model=model, max_tokens_param=self.max_tokens_param)
+        completions = self.client().chat.completions
+        if not request.stream:
+            completion = await completions.create(**params)
+            blocks, stop = chat.parse_completion(completion, self.name)
+            return blocks, stop, chat.usage_from(completion.usage), completion.model
+        state = chat.ChatStream(on_delta)
+        stream = await completions.create(**params)
+        async with stream:
+            async for chunk in stream:
+                await state.feed(chunk)
+        if state.finish is None:
+            raise ProviderError(
+                f"{self.name}: the response stream ended before its finish reason (truncated)",
+                provider=self.name, retryable=True)
+        blocks, stop = state.result()
+        return blocks, stop, chat.usage_from(state.usage), state.model
+
+    async def _responses(self, request: ModelRequest, model: str, on_delta: OnDelta | None
+                         ) -> tuple[list[ContentBlock], StopReason, Usage, str]:
+        params = responses.build_params(request, model=model)
+        api = self.client().responses
+        if not request.stream:
+            result = await api.create(**params)
+        else:
+            state = responses.ResponsesStream(on_delta, self.name)
+            stream = await api.create(**params)
+            async with stream:
+                async for event in stream:
+                    await state.feed(event)
+            if state.final is None:
+                raise ProviderError(
+                    f"{self.name}: the response stream ended before response.completed "
+                    "(truncated)", provider=self.name, retryable=True)
+            result = state.final
+        blocks, stop = responses.parse_response(result, self.name)
+        return blocks, stop, responses.usage_from(result.usage), str(result.model or "")
