@@ -145,7 +145,7 @@ def test_unknown_stage_record_has_close_match() -> None:
         def loom_register_providers(self) -> list[ProviderRecord]:
             return [ProviderRecord(name="openai", factory=lambda: None)]
 
-    pm = pm_for(plugins=[("p", P())]).load()
+    pm = pm_for(plugins=[("p", P())], entry_points=False).load()
     with pytest.raises(Exception, match="no provider named 'opena'.*did you mean 'openai'"):
         pm.record("provider", "opena")
 

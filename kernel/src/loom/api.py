@@ -25,12 +25,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from loom.config import LoomConfig, load_config
-from loom.errors import StageError, did_you_mean
+from loom.errors import LoomError, StageError, did_you_mean
 from loom.messages import Message
 from loom.plugins import PluginManager
 from loom.profile import AgentProfile
 from loom.records import CompressorRecord, Record
 from loom.run import Run, RunResult
+from loom.store import RunStore
 
 _T = TypeVar("_T")
 
@@ -70,6 +71,9 @@ class AgentRuntime:
         self._providers: dict[str, Any] = {}
         self.provider = self._resolve_provider(provider)
         self.sessions: dict[str, Session] = {}
+        self.store: RunStore | None = self._build_store()
+        self._store_open = False
+        self._store_lock: asyncio.Lock | None = None
 
     def _profile_from_config(self) -> AgentProfile:
         values = dict(self.config.data.profile)
@@ -154,6 +158,48 @@ class AgentRuntime:
         """Tool sources for one run (default: every installed source)."""
         return [(r.name, self._build(r))
                 for r in self._selected("tool_sources", self.config.stages.tool_sources, True)]
+
+    # ------------------------------------------------------------------- store
+
+    def _build_store(self) -> RunStore | None:
+        name = self.config.stages.store
+        records = self.plugins.records("store")
+        if name == "none" or (name is None and len(records) != 1):
+            return None
+        record = next(iter(records.values())) if name is None else self.plugins.record("store", name)
+        store: RunStore = self._build(record)
+        return store
+
+    async def open_store(self) -> RunStore | None:
+        """Open the selected store once (connect, migrate, check the schema)."""
+        if self.store is None or self._store_open:
+            return self.store
+        if self._store_lock is None:
+            self._store_lock = asyncio.Lock()
+        async with self._store_lock:
+            if not self._store_open:
+                await self.store.open()
+                self._store_open = True
+        return self.store
+
+    async def resume(self, run_id: str) -> Run:
+        """Continue a run from its last committed step (after a crash or restart).
+
+        Completed tool calls are not executed again; a call that started but did
+        not finish is reported to the model as interrupted (or re-run when the
+        tool is idempotent). Returns the started run.
+        """
+        store = await self.open_store()
+        if store is None:
+            raise StageError("resume needs a store plugin ([stages] store); none is selected")
+        stored = await store.load_run(run_id)
+        if stored is None:
+            raise LoomError(f"no stored run {run_id!r}")
+        session = self.sessions.get(stored.info.session_id) or Session(self, stored.info.session_id)
+        self.sessions[session.id] = session
+        run = Run(session, stored.info.goal, run_id=run_id).restore(stored)
+        session.runs.append(run)
+        return run.start()
 
     # ---------------------------------------------------------------- sessions
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from loom.approvals import Approval
 from loom.context import ContextWindow
+from loom.durable import Persistence
 from loom.errors import (
     ContextOverflowError,
     LoomError,
@@ -101,6 +102,7 @@ class Run:
         self.usage = Usage()
         self.output = ""
         self.started_at = 0.0
+        self.created_at = time.time()
         self.approvals: list[Approval] = []
         self.artifacts: list[Artifact] = []
         self.recorded: list[Event] = []
@@ -123,6 +125,8 @@ class Run:
         self._sensors: list[Any] = []
         self._sinks: list[tuple[str, Any]] = []
         self._sources: list[Any] = []
+        self._resume_phase: str | None = None
+        self.persistence = Persistence(self.runtime.store, self)
 
     def __repr__(self) -> str:
         return f"<Run {self.id} {self.status} step={self.step} goal={self.goal[:40]!r}>"
@@ -202,6 +206,7 @@ class Run:
         raw = data.encode() if isinstance(data, str) else data
         artifact = Artifact(name, raw, media_type, hashlib.sha256(raw).hexdigest())
         self.artifacts.append(artifact)
+        self.persistence.artifact(artifact)
         self._record("artifact.attached", name=name, media_type=media_type,
                      size=len(raw), digest=artifact.digest)
         return artifact
@@ -259,7 +264,11 @@ class Run:
         status: RunStatus = "failed"
         reason = error = ""
         try:
+            await self.runtime.open_store()
             await self._setup()
+            await self.persistence.begin()
+            if self._resume_phase == "acting":
+                await self._finish_interrupted_step()
             status, reason = await self._loop()
         except asyncio.CancelledError:
             status, reason = "cancelled", "cancelled by its owner"
@@ -276,6 +285,7 @@ class Run:
             await self._notify("loom_learn_from_run", result=result)
             await self.emit("run.finished", status=status, output=self.output,
                             reason=reason, error=error, steps=self.step)
+            await self.persistence.finish(result)
         finally:
             for queue in self._subscribers:
                 queue.put_nowait(None)
@@ -286,10 +296,18 @@ class Run:
     async def _setup(self) -> None:
         runtime = self.runtime
         self._sinks = runtime.build_event_sinks()
-        await self.emit("run.started", goal=self.goal, profile=self.profile.name,
-                        mode=self.profile.mode)
         self.tools = await self._gather_tools()
         self.window.tools = [r.spec for r in self.tools.values() if r.spec is not None]
+        self._compressors = runtime.build_compressors()
+        for name, sensor in runtime.build_sensors():
+            await sensor.start(self)
+            self._sensors.append((name, sensor))
+        if self._resume_phase is not None:
+            await self.emit("run.resumed", step=self.step, phase=self._resume_phase)
+            await self._notify("loom_run_started")
+            return
+        await self.emit("run.started", goal=self.goal, profile=self.profile.name,
+                        mode=self.profile.mode)
         self.window.memory.extend(
             str(x) for x in await self._dispatch.collect("loom_recall", goal=self.goal, run=self))
         constraints = await self._dispatch.collect("loom_learned_constraints", run=self)
@@ -298,11 +316,20 @@ class Run:
         self.window.plan = await self._dispatch.first("loom_plan", goal=self.goal, run=self)
         self.window.history.extend(self.session.history)
         self.window.history.append(Message.text("user", self.goal))
-        self._compressors = runtime.build_compressors()
-        for name, sensor in runtime.build_sensors():
-            await sensor.start(self)
-            self._sensors.append((name, sensor))
         await self._notify("loom_run_started")
+
+    def restore(self, stored: Any) -> Run:
+        """Load a stored run's state (see :meth:`loom.api.AgentRuntime.resume`)."""
+        self._resume_phase = self.persistence.restore(stored)
+        return self
+
+    async def _finish_interrupted_step(self) -> None:
+        """Resume inside a step: run the recorded answer's tool calls (completed
+        ones are not executed again), then finish the step as usual."""
+        message = self.window.history[-1]
+        await self._after_reason(self.step, message)
+        outcome = StepOutcome(self.step, tool_calls=len(message.tool_calls))
+        await self._notify("loom_step_finished", outcome=outcome)
 
     async def _gather_tools(self) -> dict[str, ToolRecord]:
         tools: dict[str, ToolRecord] = {}
@@ -364,17 +391,23 @@ class Run:
         response = await self._reason(step)
         message = response.message
         self.window.history.append(message)
-        calls = message.tool_calls
-        if not calls:
+        if not message.tool_calls:
             self.output = message.text_content
             await self.emit("step.finished", step=step, tool_calls=0)
+            await self.persistence.commit("ready", response)
             return StepOutcome(step, final=True, output=self.output)
+        await self.persistence.commit("acting", response)
+        return await self._after_reason(step, message)
+
+    async def _after_reason(self, step: int, message: Message) -> StepOutcome:
+        calls = message.tool_calls
         results = await self._act(calls)
         blocks: list[ContentBlock] = [*results]
         self.window.history.append(Message(role="tool", content=blocks))
         await self._observe(step)
         await self._delta(step)
         await self.emit("step.finished", step=step, tool_calls=len(calls))
+        await self.persistence.commit("ready")
         return StepOutcome(step, tool_calls=len(calls))
 
     # ------------------------------------------------------------------ reason
@@ -492,9 +525,19 @@ class Run:
         if verdict.decision == "allow":
             return True
         if verdict.decision == "ask":
+            stored = self.persistence.stored_approval(call.id)
+            if stored is not None and stored["status"] == "approved":
+                return True
+            if stored is not None and stored["status"] in ("denied", "expired"):
+                reason = stored.get("decision_reason") or "denied by a person"
+                self._denied[call.id] = _error(call, f"Not run: a person denied this call ({reason}).")
+                return False
             approval = Approval(call_id=call.id, tool=call.name, arguments=call.arguments,
                                 verdict=verdict, run_id=self.id)
+            if stored is not None:
+                approval.id = stored["id"]
             self.approvals.append(approval)
+            await self.persistence.approval(approval)
             self.status = "paused"
             await self.emit("approval.requested", approval_id=approval.id, call_id=call.id,
                             tool=call.name, arguments=call.arguments, reason=verdict.reason,
@@ -506,6 +549,7 @@ class Run:
             await self.emit("approval.resolved", approval_id=approval.id, approved=approved,
                             by=approval.decided_by, reason=approval.decision_reason,
                             always=approval.always)
+            await self.persistence.approval(approval)
             await self._notify("loom_approval_resolved", approval=approval)
             if approved:
                 return True
@@ -522,12 +566,16 @@ class Run:
         return self.state.setdefault("_denied", {})  # type: ignore[no-any-return]
 
     async def _execute(self, call: ToolCallBlock, spec: ToolSpec) -> ToolResultBlock:
+        known = await self.persistence.before_tool(call, spec)
+        if known is not None:
+            return known
         try:
             result: ToolResultBlock = await self._dispatch.wrap(
                 "loom_wrap_tool_call", self._invoke_tool, call, "call", spec=spec, run=self)
         except PluginError as exc:
             await self.emit("plugin.error", plugin=exc.plugin, hook=exc.hook or "", error=str(exc))
-            return _error(call, f"tool call failed in plugin {exc.plugin!r}: {exc}")
+            result = _error(call, f"tool call failed in plugin {exc.plugin!r}: {exc}")
+        await self.persistence.after_tool(call, result)
         return result
 
     async def _invoke_tool(self, call: ToolCallBlock) -> ToolResultBlock:

@@ -22,12 +22,14 @@ from typing import Any
 from loom.api import AgentRuntime, run_sync
 from loom.config import load_config
 from loom.errors import LoomError, RealProviderBlocked
+from loom.events import Event
 from loom.hookspecs import hookimpl
 from loom.messages import Message, TextBlock, ToolCallBlock
 from loom.profile import AgentProfile
-from loom.records import ProviderRecord
+from loom.records import ProviderRecord, StoreRecord
 from loom.requests import ModelRequest, ModelResponse, StopReason, StreamDelta, Usage
 from loom.run import RunResult
+from loom.store import Checkpoint, RunInfo, StoredRun, ToolCallState
 
 Reply = str | ToolCallBlock | list[ToolCallBlock] | ModelResponse | Message
 Script = Sequence[Reply | Callable[[ModelRequest], Reply]] | Callable[[ModelRequest], Reply]
@@ -189,6 +191,83 @@ class LoomHarness:
         return [e.kind for e in self.last_run.recorded]
 
 
+class MemoryStore:
+    """A :class:`~loom.store.RunStore` kept in memory (one process), for tests.
+
+    Several runtimes may share one instance to simulate a restart.
+    """
+
+    def __init__(self) -> None:
+        self.runs: dict[str, RunInfo] = {}
+        self.checkpoints: dict[str, Checkpoint] = {}
+        self.events: dict[str, list[Event]] = {}
+        self.responses: dict[str, list[dict[str, Any]]] = {}
+        self.tool_calls: dict[str, ToolCallState] = {}
+        self.approvals: dict[str, dict[str, dict[str, Any]]] = {}
+        self.artifacts: dict[str, bytes] = {}
+        self.commits = 0
+
+    async def open(self) -> None:
+        """Nothing to connect to."""
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+    async def create_run(self, info: RunInfo) -> None:
+        self.runs[info.run_id] = info
+        self.events.setdefault(info.run_id, [])
+
+    async def commit_step(self, checkpoint: Checkpoint, events: list[Event]) -> None:
+        self.checkpoints[checkpoint.run_id] = checkpoint
+        self.events.setdefault(checkpoint.run_id, []).extend(events)
+        if checkpoint.response is not None:
+            self.responses.setdefault(checkpoint.run_id, []).append(checkpoint.response)
+        self.commits += 1
+
+    async def finish_run(self, info: RunInfo, events: list[Event]) -> None:
+        self.runs[info.run_id] = info
+        self.events.setdefault(info.run_id, []).extend(events)
+
+    async def tool_call_started(self, key: str, run_id: str, call: dict[str, Any]) -> None:
+        self.tool_calls[key] = ToolCallState(key=key, status="started")
+
+    async def tool_call_finished(self, key: str, result: dict[str, Any]) -> None:
+        self.tool_calls[key] = ToolCallState(key=key, status="completed", result=result)
+
+    async def tool_call_state(self, key: str) -> ToolCallState | None:
+        return self.tool_calls.get(key)
+
+    async def save_approval(self, run_id: str, approval: dict[str, Any]) -> None:
+        self.approvals.setdefault(run_id, {})[approval["id"]] = dict(approval)
+
+    async def save_artifact(self, run_id: str, name: str, media_type: str, digest: str,
+                            data: bytes) -> None:
+        self.artifacts[digest] = data
+
+    async def load_run(self, run_id: str) -> StoredRun | None:
+        if run_id not in self.runs:
+            return None
+        return StoredRun(info=self.runs[run_id], checkpoint=self.checkpoints.get(run_id),
+                         events=list(self.events.get(run_id, [])),
+                         responses=list(self.responses.get(run_id, [])),
+                         approvals=list(self.approvals.get(run_id, {}).values()))
+
+    async def list_runs(self, limit: int = 50) -> list[RunInfo]:
+        return sorted(self.runs.values(), key=lambda r: -r.updated_at)[:limit]
+
+
+class StorePlugin:
+    """A plugin registering a given store object as the ``memory`` store record."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    @hookimpl
+    def loom_register_stores(self) -> list[StoreRecord]:
+        store = self.store
+        return [StoreRecord(name="memory", factory=lambda: store, description="in-memory store")]
+
+
 def _is_loopback(host: str) -> bool:
     if host in ("localhost", "") or host.startswith("/"):
         return True
@@ -235,5 +314,5 @@ def no_real_providers() -> Iterator[None]:
         setattr(socket, "getaddrinfo", real_getaddrinfo)
 
 
-__all__ = ["HookRecorder", "LoomHarness", "ScriptedModel", "ScriptedProviderPlugin", "call",
-           "no_real_providers", "raw_call"]
+__all__ = ["HookRecorder", "LoomHarness", "MemoryStore", "ScriptedModel", "ScriptedProviderPlugin",
+           "StorePlugin", "call", "no_real_providers", "raw_call"]
