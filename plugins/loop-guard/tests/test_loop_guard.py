@@ -102,7 +102,7 @@ async def test_repeat_limit_setting_and_switching_detection_off() -> None:
 
 async def test_token_budget_from_profile_stops_the_run() -> None:
     profile = AgentProfile(max_total_tokens=1000)
-    h = harness(distinct_calls(5) + ["done"], profile=profile, usage=fixed_usage(400, 100))
+    h = harness([*distinct_calls(5), "done"], profile=profile, usage=fixed_usage(400, 100))
     result = await h.run("read pages")
     assert result.status == "stopped"
     assert result.reason.startswith("token budget exhausted: 1,000 of 1,000 tokens used")
@@ -112,7 +112,7 @@ async def test_token_budget_from_profile_stops_the_run() -> None:
 
 async def test_settings_override_the_profile_budget() -> None:
     profile = AgentProfile(max_total_tokens=100_000)
-    h = harness(distinct_calls(5) + ["done"], profile=profile, usage=fixed_usage(400, 100),
+    h = harness([*distinct_calls(5), "done"], profile=profile, usage=fixed_usage(400, 100),
                 settings={"max_total_tokens": 500})
     result = await h.run("read pages")
     assert result.status == "stopped"
@@ -122,7 +122,7 @@ async def test_settings_override_the_profile_budget() -> None:
 
 async def test_cost_budget_stops_the_run() -> None:
     profile = AgentProfile(max_usd=0.5)
-    h = harness(distinct_calls(5) + ["done"], profile=profile, usage=fixed_usage(10, 10, 0.3))
+    h = harness([*distinct_calls(5), "done"], profile=profile, usage=fixed_usage(10, 10, 0.3))
     result = await h.run("spend")
     assert result.status == "stopped"
     assert result.reason.startswith("cost budget exhausted: $0.6000 of $0.5000")
@@ -140,7 +140,7 @@ async def test_wall_clock_budget_stops_the_run() -> None:
 
 async def test_model_is_warned_once_at_80_percent_of_a_budget() -> None:
     profile = AgentProfile(max_total_tokens=1000)
-    h = harness(distinct_calls(2) + ["wrapping up"], profile=profile,
+    h = harness([*distinct_calls(2), "wrapping up"], profile=profile,
                 usage=fixed_usage(400, 50))
     result = await h.run("read pages")
     assert result.status == "succeeded"
@@ -159,7 +159,7 @@ async def test_model_is_warned_once_at_80_percent_of_a_budget() -> None:
 
 async def test_step_budget_warning_reaches_the_model() -> None:
     profile = AgentProfile(max_steps=5)
-    h = harness(distinct_calls(4) + ["done"], profile=profile)
+    h = harness([*distinct_calls(4), "done"], profile=profile)
     result = await h.run("steps")
     assert result.status == "succeeded"
     texts = [m.text_content for m in h.model.requests[-1].messages]

@@ -58,7 +58,10 @@ class EventFormatter:
         self._kinds: dict[str, tuple[int, Callable[[dict[str, Any]], str | None]]] = {
             "run.started": (0, self._run_started),
             "run.finished": (0, self._run_finished),
-            "run.stopping": (0, lambda d: self._paint("yellow", f"stopping: {d.get('reason', '')}")),
+            "run.resumed": (0, lambda d: self._paint(
+                "bold", f"run resumed after step {d.get('step')} (phase {d.get('phase')})")),
+            "run.stopping": (0, lambda d: self._paint(
+                "yellow", f"stopping: {d.get('reason', '')}")),
             "step.started": (1, lambda d: self._paint("bold", f"step {d.get('step')}")),
             "step.finished": (2, lambda d: self._paint(
                 "dim", f"  step {d.get('step')} done, {d.get('tool_calls', 0)} tool call(s)")),
@@ -82,7 +85,8 @@ class EventFormatter:
                 f"  + artifact {d.get('name')} ({d.get('media_type')}, "
                 f"{_int(d.get('size'))} bytes)")),
             "plugin.error": (0, lambda d: self._paint(
-                "red", f"  !! plugin {d.get('plugin')!r} failed in {d.get('hook')}: {d.get('error')}")),
+                "red",
+                f"  !! plugin {d.get('plugin')!r} failed in {d.get('hook')}: {d.get('error')}")),
             "provider.error": (0, lambda d: self._paint(
                 "red", f"  !! provider {d.get('provider') or '?'}: {d.get('error')}"
                        f"{' (will retry)' if d.get('retryable') else ''}")),
