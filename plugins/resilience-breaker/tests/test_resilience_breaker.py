@@ -286,9 +286,12 @@ async def test_failing_runs_open_the_circuit_shared_by_later_runs() -> None:
     clock = Clock()
     model = FlakyModel([http(500)] * 5 + ["back again"])
     h = runtime_with(model, clock)
-    for n in range(5):
+    for n in range(4):
         result = await h.run(f"attempt {n}")
-        assert result.status == "failed" and "HTTP 500" in result.error
+        assert result.status == "failed" and result.error.startswith("ProviderError: HTTP 500")
+    result = await h.run("the fifth failure")
+    assert result.status == "failed" and result.error.startswith("CircuitOpenError")
+    assert "opened by this call's failure (ProviderError: HTTP 500" in result.error
     assert kinds(h) == ["breaker.opened"]
     opened = next(e.data for e in h.last_run.recorded if e.kind == "breaker.opened")
     assert opened["provider"] == "flaky" and opened["model"] == "flaky-1"
@@ -373,3 +376,15 @@ def test_bad_settings_name_the_key() -> None:
 def test_a_board_and_a_clock_together_are_refused() -> None:
     with pytest.raises(ValueError, match="either board= or clock="):
         BreakerPlugin(board=BreakerBoard(), clock=Clock())
+
+
+def test_the_call_that_trips_the_circuit_gets_a_circuit_open_error() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker("p", "m", BreakerSettings(failure_threshold=1, cooldown=30), clock)
+    permit, _ = breaker.acquire()
+    breaker.record_failure(permit)
+    cause = http(503)
+    error = breaker.tripped_error(cause)
+    assert isinstance(error, CircuitOpenError) and error.retryable is False
+    assert error.retry_after == 30.0
+    assert "opened by this call's failure (ProviderError: HTTP 503 from flaky)" in str(error)

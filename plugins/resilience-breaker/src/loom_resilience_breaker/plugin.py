@@ -44,7 +44,10 @@ class BreakerPlugin:
 
     Before each call the breaker of the request's provider and model is
     asked for a permit; an open circuit fails fast with
-    :class:`~loom.errors.CircuitOpenError`. Each transition is a
+    :class:`~loom.errors.CircuitOpenError`. The call whose failure opens the
+    circuit also ends with a ``CircuitOpenError`` (naming that failure, its
+    cause chained), so a retry layer outside stops at once instead of
+    sleeping through a backoff only to be refused. Each transition is a
     ``breaker.opened`` / ``breaker.half_open`` / ``breaker.closed`` event.
 
     The layer is innermost (``trylast``): every real attempt, retries
@@ -94,6 +97,8 @@ class BreakerPlugin:
             transition = None
         if transition is not None:
             await _report(run, transition)
+            if error is not None and transition.state == "open":
+                raise breaker.tripped_error(error) from error
         if error is not None:
             raise error
         return response

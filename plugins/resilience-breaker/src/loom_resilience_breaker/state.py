@@ -224,6 +224,17 @@ class CircuitBreaker:
             if permit.generation == self._generation and permit.probe:
                 self._probe_in_flight = False
 
+    def tripped_error(self, cause: BaseException) -> CircuitOpenError:
+        """The error for the call whose failure just opened the circuit: a
+        :class:`~loom.errors.CircuitOpenError` that names the failure, so
+        outer layers stop retrying this provider at once."""
+        with self._lock:
+            left = 0.0
+            if self._state == "open":
+                left = max(0.0, self._opened_at + self._settings.cooldown - self._clock())
+            return self._refusal(f"opened by this call's failure ({type(cause).__name__}: "
+                                 f"{cause}); retry in {left:.3g}s", left)
+
     # --------------------------------------------------------------- helpers
 
     def _refusal(self, detail: str, left: float) -> CircuitOpenError:
