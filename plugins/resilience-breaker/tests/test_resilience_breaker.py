@@ -388,3 +388,20 @@ def test_the_call_that_trips_the_circuit_gets_a_circuit_open_error() -> None:
     assert isinstance(error, CircuitOpenError) and error.retryable is False
     assert error.retry_after == 30.0
     assert "opened by this call's failure (ProviderError: HTTP 503 from flaky)" in str(error)
+
+
+async def test_the_installed_plugin_shares_its_circuits_across_runtimes() -> None:
+    from loom_resilience_breaker import installed_board
+
+    config = {"plugins": {"enable": ["resilience-breaker"]},
+              "settings": {"breaker": {"failure_threshold": 1, "cooldown": 3600}}}
+    first = FlakyModel([http(500)], name="shared-across-runtimes")
+    h1 = LoomHarness(first, entry_points=True, config=config)
+    assert (await h1.run("trip it")).status == "failed"
+    second = FlakyModel(["unreached"], name="shared-across-runtimes")
+    h2 = LoomHarness(second, entry_points=True, config=config)
+    result = await h2.run("another runtime, same provider and model")
+    assert result.status == "failed" and "CircuitOpenError" in result.error
+    assert second.calls == 0
+    breaker = installed_board().get("shared-across-runtimes", "flaky-1")
+    assert breaker is not None and breaker.state == "open"

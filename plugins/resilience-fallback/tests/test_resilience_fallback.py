@@ -199,3 +199,21 @@ def test_which_errors_are_the_callers_fault() -> None:
     assert is_request_fault(http(400)) and is_request_fault(http(422))
     assert not is_request_fault(http(401)) and not is_request_fault(http(503))
     assert not is_request_fault(ContextOverflowError("too long", status=400))
+
+
+async def test_a_provider_that_cannot_be_built_is_skipped() -> None:
+    class Broken:
+        @hookimpl
+        def loom_register_providers(self) -> list[ProviderRecord]:
+            def build() -> FlakyModel:
+                raise RuntimeError("BROKEN_API_KEY is not set")
+            return [ProviderRecord(name="broken", factory=build)]
+
+    primary = FlakyModel([http(503)], name="primary")
+    backup = FlakyModel(["backup answered"], name="backup")
+    h = LoomHarness(primary, plugins=[("providers", Providers(backup=backup)), ("broken", Broken()),
+                                      ("resilience-fallback", FallbackPlugin())],
+                    config={"stages": {"fallback": ["broken", "backup"]}})
+    assert (await h.run("go")).output == "backup answered"
+    [skipped] = events(h, "fallback.skipped")
+    assert skipped["provider"] == "broken" and "BROKEN_API_KEY is not set" in skipped["why"]
