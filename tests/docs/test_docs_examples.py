@@ -1,5 +1,6 @@
 """Code in the docs is real: the guide shows the example package verbatim,
-Python blocks compile, TOML blocks are valid configuration, links resolve."""
+its hook examples take part in a run, Python blocks compile, TOML blocks are
+valid configuration, links resolve."""
 
 from __future__ import annotations
 
@@ -7,9 +8,15 @@ import ast
 import re
 import tomllib
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from loom.config import load_config
+from loom.hookspecs import hookimpl
+from loom.profile import AgentProfile
+from loom.records import ToolRecord
+from loom.testing import LoomHarness, call
+from loom.tools import tool
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 EXAMPLE = DOCS / "examples" / "loom-deny-pattern"
@@ -69,3 +76,50 @@ def test_relative_links_resolve(page: Path) -> None:
     text = page.read_text(encoding="utf-8")
     for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", text):
         assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
+
+
+def guide_module(heading: str) -> ModuleType:
+    """The first Python block under ``## heading`` in the guide, as a module."""
+    match = re.search(rf"^## {re.escape(heading)}\n.*?^```python\n(.*?)^```$", GUIDE,
+                      re.M | re.S)
+    assert match, f"the plugin author guide has no Python example under '## {heading}'"
+    module = ModuleType(f"guide_{heading.lower().replace(' ', '_')}")
+    exec(compile(match.group(1), "plugin-author-guide.md", "exec"), module.__dict__)
+    return module
+
+
+@tool(effects={"network"})
+def fetch(url: str) -> str:
+    """Fetch a URL (pretend)."""
+    return f"fetched {url}"
+
+
+@tool
+def note() -> str:
+    """Read the note."""
+    return "a note"
+
+
+class GuideTools:
+    """Tools for running the guide's hook examples."""
+
+    @hookimpl
+    def loom_register_tools(self) -> list[ToolRecord]:
+        """Register one network tool and one local tool."""
+        return [fetch, note]
+
+
+def test_the_guides_hook_examples_take_part_in_a_run() -> None:
+    veto = guide_module("Async hooks")
+    timing = guide_module("Hook kinds and their rules")
+    profile = AgentProfile(approval_timeout=0.01)
+    harness = LoomHarness([call("fetch", url="https://example.com"), call("note"), "done"],
+                          plugins=[("ask-network", veto), ("timing", timing), GuideTools()],
+                          profile=profile)
+    assert harness.run_sync("fetch and note").ok
+    events = harness.last_run.recorded
+    asked = [e for e in events if e.kind == "approval.requested"]
+    assert [e.data["tool"] for e in asked] == ["fetch"]
+    assert asked[0].data["reason"] == "this call reaches the network"
+    timed = [e.data["tool"] for e in events if e.kind == "timing.tool_call"]
+    assert timed == ["note"]
