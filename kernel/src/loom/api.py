@@ -69,6 +69,9 @@ class AgentRuntime:
         self.profile = profile or self._profile_from_config()
         self.workspace = Path(workspace or Path.cwd()).resolve()
         self._providers: dict[str, Any] = {}
+        #: The provider record name of the default provider ("" when an object
+        #: was passed that no record built; then its ``name`` attribute, if any).
+        self.provider_name = ""
         self.provider = self._resolve_provider(provider)
         self.sessions: dict[str, Session] = {}
         self.store: RunStore | None = self._build_store()
@@ -87,6 +90,7 @@ class AgentRuntime:
 
     def _resolve_provider(self, provider: Any) -> Any:
         if provider is not None and not isinstance(provider, str):
+            self.provider_name = str(getattr(provider, "name", "") or "")
             return provider
         name = provider or self.config.stages.provider
         if not name:
@@ -103,6 +107,7 @@ class AgentRuntime:
                 "no provider selected: pass provider=..., set [stages] provider in loom.toml, "
                 "or set an API key; installed providers: "
                 f"{', '.join(sorted(self.plugins.records('provider'))) or 'none'}")
+        self.provider_name = name
         return self.provider_named(name)
 
     def provider_named(self, name: str) -> Any:
