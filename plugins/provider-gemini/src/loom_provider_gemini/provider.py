@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import EllipsisType
 from typing import Any
 
+import httpx2
 from google import genai
 from google.genai import types
 
@@ -83,8 +84,11 @@ class GeminiProvider:
         if client is None:
             retry = (types.HttpRetryOptions(attempts=self.max_retries + 1)
                      if self.max_retries else None)
+            # httpx2, like the other SDKs, even when aiohttp is installed: one
+            # transport to classify errors for, closed by ``aclose``.
             options = types.HttpOptions(base_url=self.base_url, timeout=int(self.timeout * 1000),
-                                        retry_options=retry)
+                                        retry_options=retry,
+                                        async_client_args={"transport": httpx2.AsyncHTTPTransport()})
             try:
                 client = genai.Client(api_key=self.api_key, http_options=options)
             except ValueError as exc:

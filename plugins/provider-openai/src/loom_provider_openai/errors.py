@@ -78,12 +78,15 @@ def _api_error(error: openai.APIError, provider: str) -> ProviderError:
     should = headers.get("x-should-retry")
     if should in ("true", "false"):
         retryable = should == "true"
+    body = error.body
+    message = body.get("message") if isinstance(body, Mapping) else None
+    message = message if isinstance(message, str) and message else error.message
     code = f" {error.code}" if error.code else ""
     where = f"HTTP {status}" if status is not None else "stream error"
-    text = f"{provider}: {where}{code}: {error.message}"
+    text = f"{provider}: {where}{code}: {message}"
     details: dict[str, Any] = {"provider": provider, "status": status,
                                "retry_after": retry_after_seconds(headers)}
-    if is_overflow(error.code, error.message) and status in (None, 400, 413):
+    if is_overflow(error.code, message) and status in (None, 400, 413):
         return ContextOverflowError(text, retryable=False, **details)
     return ProviderError(text, retryable=retryable, **details)
 
