@@ -1,0 +1,191 @@
+"""Tier 1 of the safety harness: a speculative classifier of proposed actions.
+
+Every proposed tool call is classified — read-only, mutating, network, code
+execution, destructive or escalation — with a risk in 0..1 and the reasons,
+from the tool's declared effects and its arguments (paths, shell commands,
+URLs, mode switches). The classification is put on
+``run.state["harness.classification"][call_id]`` as plain data for the
+other tiers; tier 1 itself denies only what scores ``deny_at`` (0.9) or
+more: clearly destructive commands and escalation attempts.
+
+Hooks, in the order they act on one call:
+
+- ``loom_wrap_model_call`` (tryfirst, the outermost layer): as soon as a
+  model response arrives, its tool calls are classified and cached by call
+  id and arguments — before the Act phase starts;
+- ``loom_veto`` (tryfirst: tier 1 judges first): uses the cached
+  classification (or classifies now) and denies clear dangers;
+- ``loom_wrap_tool_call`` (trylast, the innermost layer): if the arguments
+  that are about to run differ from the classified ones (a hook rewrote
+  them), they are classified again and refused when they are clearly
+  dangerous;
+- ``loom_tool_finished``: tool output that tries to switch the mode or get
+  actions approved marks the run; later escalations are denied and every
+  non-read action gets at least risk 0.7.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from loom.hookspecs import hookimpl
+from loom.messages import ToolCallBlock, ToolResultBlock
+from loom.records import Record, SettingsRecord
+from loom.requests import ModelRequest, ModelResponse, ToolSpec
+from loom.verdicts import ProposedAction, Verdict
+
+from loom_harness_classifier.classify import classify, digest
+from loom_harness_classifier.findings import SEVERITY, Findings, Kind
+from loom_harness_classifier.injection import find_injection
+from loom_harness_classifier.settings import SETTINGS_NAME, ClassifierSettings, settings_of
+
+#: ``run.state`` key of the classifications shared with the other tiers (call id → dict).
+CLASSIFICATION_KEY = "harness.classification"
+#: ``run.state`` key of the suspicious tool outputs seen in the run (a list of dicts).
+INJECTION_KEY = "harness.injection"
+TIER = "1"
+
+__all__ = ["CLASSIFICATION_KEY", "INJECTION_KEY", "SETTINGS_NAME", "ClassifierSettings",
+           "classify", "classify_action", "loom_register_settings", "loom_tool_finished",
+           "loom_veto", "loom_wrap_model_call", "loom_wrap_tool_call"]
+
+
+@dataclass
+class _State:
+    workspace: str
+    shared: dict[str, dict[str, Any]]
+
+
+def _state(run: Any) -> _State:
+    state = run.state.get(SETTINGS_NAME)
+    if state is None:
+        root = getattr(run.runtime, "workspace", None) or os.getcwd()
+        state = _State(os.path.realpath(root), run.state.setdefault(CLASSIFICATION_KEY, {}))
+        run.state[SETTINGS_NAME] = state
+    return state  # type: ignore[no-any-return]
+
+
+def classify_action(run: Any, call_id: str, tool: str, arguments: dict[str, Any],
+                    spec: ToolSpec | None) -> dict[str, Any]:
+    """Classify one call (or return the cached classification of the same call id and arguments)."""
+    state = _state(run)
+    cached = state.shared.get(call_id)
+    if cached is not None and cached["arguments"] == arguments:
+        return cached
+    effects = spec.effects if spec is not None else ()
+    findings = classify(tool, arguments, effects, state.workspace)
+    _apply_injection(run, findings)
+    settings = settings_of(run)
+    result = findings.classification(digest(arguments), settings.deny_at)
+    result["tool"] = tool
+    result["arguments"] = arguments
+    state.shared[call_id] = result
+    return result
+
+
+def _apply_injection(run: Any, findings: Findings) -> None:
+    seen = run.state.get(INJECTION_KEY)
+    if not seen:
+        return
+    where = f"{seen[-1]['tool']} output: {seen[-1]['excerpt'][:80]!r}"
+    if findings.has("escalate"):
+        findings.add("escalate", 0.99, "context.injection-escalation",
+                     f"follows a tool output that asked for a mode change or approval ({where})")
+    elif findings.kinds() - {"read"}:
+        kind: Kind = max(findings.kinds() - {"read"}, key=SEVERITY.__getitem__)  # type: ignore[assignment]
+        findings.add(kind, 0.7, "context.injection",
+                     f"follows a tool output that tried to steer the harness ({where})")
+
+
+@hookimpl
+def loom_register_settings() -> list[Record]:
+    """Declare ``[settings.harness-classifier]`` (see :class:`ClassifierSettings`)."""
+    return [SettingsRecord(name=SETTINGS_NAME, settings=ClassifierSettings,
+                           description="tier 1 of the safety harness: thresholds and switches")]
+
+
+@hookimpl(tryfirst=True)
+async def loom_wrap_model_call(request: ModelRequest, run: Any,
+                               call_next: Callable[[ModelRequest], Awaitable[ModelResponse]]
+                               ) -> ModelResponse:
+    """Classify the tool calls of a model response as soon as it arrives (speculatively)."""
+    response = await call_next(request)
+    if response.message.tool_calls and settings_of(run).speculative:
+        tools = getattr(run, "tools", {})
+        for call in response.message.tool_calls:
+            record = tools.get(call.name)
+            if record is not None and record.spec is not None:
+                classify_action(run, call.id, call.name, call.arguments, record.spec)
+    return response
+
+
+@hookimpl(tryfirst=True)
+async def loom_veto(action: ProposedAction, run: Any) -> Verdict | None:
+    """Deny clearly destructive actions and escalation attempts; otherwise leave the classification."""
+    settings = settings_of(run)
+    result = classify_action(run, action.call_id, action.tool, action.arguments, action.spec)
+    if settings.second_opinion and not result["deny"] and result["risk"] >= settings.second_opinion_from:
+        await _second_opinion(run, settings, action, result)
+    if settings.emit_events:
+        await run.emit("harness-classifier.classified", call_id=action.call_id, tool=action.tool,
+                       category=result["category"], risk=result["risk"], rule=result["rule"],
+                       reasons=result["reasons"], deny=result["deny"])
+    if result["deny"]:
+        return Verdict.deny(f"{result['category_name']} action: {'; '.join(result['reasons'][:2])}",
+                            tier=TIER, rule=result["rule"], risk=result["risk"])
+    return None
+
+
+async def _second_opinion(run: Any, settings: ClassifierSettings, action: ProposedAction,
+                          result: dict[str, Any]) -> None:
+    from loom_harness_classifier.second_opinion import ask_model
+
+    try:
+        risk, reason = await ask_model(run, settings, action.tool, action.arguments, result)
+    except Exception as exc:
+        risk, reason = max(result["risk"], 0.7), f"no second opinion ({type(exc).__name__}: {exc})"
+    await run.emit("harness-classifier.second_opinion", call_id=action.call_id, risk=risk,
+                   reason=reason)
+    if risk > result["risk"]:
+        result["risk"] = round(risk, 3)
+        result["rule"] = "model.second-opinion"
+        result["reasons"].insert(0, f"second opinion: {reason}")
+        result["deny"] = risk >= settings.deny_at
+
+
+@hookimpl(trylast=True)
+async def loom_wrap_tool_call(call: ToolCallBlock, spec: ToolSpec, run: Any,
+                              call_next: Callable[[ToolCallBlock], Awaitable[ToolResultBlock]]
+                              ) -> ToolResultBlock:
+    """Re-check arguments that changed after the veto (e.g. rewritten by a hook) just before running."""
+    cached = _state(run).shared.get(call.id)
+    if cached is None or cached["arguments"] != call.arguments:
+        result = classify_action(run, call.id, call.name, call.arguments, spec)
+        if settings_of(run).emit_events:
+            await run.emit("harness-classifier.reclassified", call_id=call.id, tool=call.name,
+                           category=result["category"], risk=result["risk"], rule=result["rule"],
+                           deny=result["deny"])
+        if result["deny"]:
+            return ToolResultBlock(
+                call_id=call.id, name=call.name, is_error=True,
+                content=f"Not run: denied by harness-classifier rule {result['rule']}: the arguments "
+                        f"changed after the veto into a {result['category_name']} action "
+                        f"({'; '.join(result['reasons'][:3])})")
+    return await call_next(call)
+
+
+@hookimpl
+async def loom_tool_finished(call: ToolCallBlock, result: ToolResultBlock, run: Any) -> None:
+    """Remember tool output that tries to switch the mode or get actions approved."""
+    if result.is_error or not settings_of(run).scan_tool_output:
+        return
+    excerpt = find_injection(result.content)
+    if excerpt is None:
+        return
+    run.state.setdefault(INJECTION_KEY, []).append(
+        {"call_id": call.id, "tool": call.name, "excerpt": excerpt})
+    await run.emit("harness-classifier.injection_suspected", call_id=call.id, tool=call.name,
+                   excerpt=excerpt)

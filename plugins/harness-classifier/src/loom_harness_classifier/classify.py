@@ -1,0 +1,82 @@
+"""Classify one proposed action from its tool's declared effects and its arguments."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from loom_harness_classifier.commands import analyze_shell
+from loom_harness_classifier.findings import Findings, Kind
+from loom_harness_classifier.pathrisk import Context, delete_path, read_path, write_path
+
+#: Risk of each declared effect before the arguments are looked at.
+EFFECT_RISK: dict[str, float] = {"read": 0.05, "mutate": 0.35, "network": 0.5, "execute": 0.5,
+                                 "destroy": 0.7, "escalate": 0.8}
+EFFECT_WORDS: dict[str, str] = {"read": "reads", "mutate": "changes files", "network": "uses the network",
+                                "execute": "runs code", "destroy": "deletes things",
+                                "escalate": "changes the agent's mode or permissions"}
+PATH_KEYS = frozenset({"path", "paths", "file", "files", "file_path", "filepath", "filename",
+                       "target", "destination", "dest", "src", "source", "directory", "dir",
+                       "folder", "cwd", "output", "output_path", "notebook_path"})
+COMMAND_KEYS = frozenset({"command", "cmd", "script", "commandline", "command_line"})
+URL_KEYS = frozenset({"url", "uri", "urls", "endpoint", "href"})
+SHELL_TOOLS = frozenset({"shell", "bash", "sh", "exec", "run", "terminal", "run_command",
+                         "execute", "run_shell", "shell_command"})
+MODE_KEYS = frozenset({"mode", "permission_mode", "profile_mode", "agent_mode"})
+MODES = frozenset({"AUTO", "DEFAULT", "PLAN"})
+LOOM_MARKERS = ("LOOM_PROFILE__MODE", "LOOM_SETTINGS__HARNESS", "[tool.loom", "[settings.harness")
+
+
+def digest(arguments: Mapping[str, Any]) -> str:
+    """A short hash of the arguments (canonical JSON): the cache key with the call id."""
+    text = json.dumps(arguments, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [v for v in value if isinstance(v, str)]
+    return []
+
+
+def classify(tool: str, arguments: Mapping[str, Any], effects: Iterable[Any],
+             workspace: str) -> Findings:
+    """The findings for calling ``tool`` with ``arguments`` in ``workspace`` (absolute, resolved)."""
+    findings = Findings()
+    declared = {str(getattr(e, "value", e)) for e in effects} or {"read"}
+    for effect in sorted(declared):
+        if effect in EFFECT_RISK:
+            kind: Kind = effect  # type: ignore[assignment]
+            findings.add(kind, EFFECT_RISK[effect], f"effect.{effect}",
+                         f"{tool} declares that it {EFFECT_WORDS[effect]}")
+    if "escalate" in declared:
+        return findings
+    ctx = Context(workspace, findings)
+    writes = bool({"mutate", "destroy"} & declared)
+    for key, value in arguments.items():
+        lowered = key.lower()
+        if lowered in PATH_KEYS:
+            for raw in _strings(value):
+                if "destroy" in declared:
+                    delete_path(ctx, raw, recursive=True, verb=f"{tool} deletes")
+                elif writes:
+                    write_path(ctx, raw, verb=f"{tool} writes")
+                else:
+                    read_path(ctx, raw, verb=f"{tool} reads")
+        elif lowered in COMMAND_KEYS and ("execute" in declared or tool.lower() in SHELL_TOOLS):
+            for text in _strings(value):
+                analyze_shell(text, workspace, findings)
+        elif lowered in URL_KEYS and _strings(value) and "network" not in declared:
+            findings.add("network", 0.5, "argument.url", f"{tool} is given a URL")
+        elif lowered in MODE_KEYS and isinstance(value, str) and value.upper() in MODES:
+            findings.add("escalate", 0.99, "argument.mode-switch",
+                         f"{tool} is asked to switch the mode to {value.upper()}, which it does not "
+                         "declare it may do: an escalation attempt")
+        if any(marker in text for text in _strings(value) for marker in LOOM_MARKERS):
+            findings.add("escalate", 0.99, "argument.loom-settings",
+                         f"{tool}'s {key!r} argument changes Loom's mode or permission settings")
+    return findings

@@ -1,0 +1,78 @@
+"""Findings about a proposed action, and the classification built from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Kind = Literal["read", "mutate", "network", "execute", "destroy", "escalate"]
+
+#: Kinds from least to most severe; the category is the most severe kind found.
+SEVERITY: dict[str, int] = {"read": 0, "mutate": 1, "network": 2, "execute": 3, "destroy": 4,
+                            "escalate": 5}
+#: Category names as documented (read-only, mutating, ...).
+CATEGORY_NAMES: dict[str, str] = {"read": "read-only", "mutate": "mutating", "network": "network",
+                                  "execute": "code execution", "destroy": "destructive",
+                                  "escalate": "escalation"}
+
+
+@dataclass(slots=True)
+class Finding:
+    """One observation: a kind, a risk in 0..1, a rule id and a reason a person can read."""
+
+    kind: Kind
+    risk: float
+    rule: str
+    reason: str
+
+
+@dataclass(slots=True)
+class Findings:
+    """What the classifier found about one action, in the order found."""
+
+    items: list[Finding] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
+    compound: bool = False
+
+    def add(self, kind: Kind, risk: float, rule: str, reason: str) -> None:
+        """Record one finding."""
+        self.items.append(Finding(kind, risk, rule, reason))
+
+    def extend(self, other: Findings) -> None:
+        """Take over the findings of a nested command (a substitution, ``sh -c``...)."""
+        self.items.extend(other.items)
+        self.commands.extend(other.commands)
+        self.compound = self.compound or other.compound
+
+    def kinds(self) -> set[str]:
+        """Every kind found."""
+        return {f.kind for f in self.items}
+
+    def has(self, kind: str) -> bool:
+        """Whether a finding of ``kind`` exists."""
+        return any(f.kind == kind for f in self.items)
+
+    def classification(self, digest: str, deny_at: float) -> dict[str, Any]:
+        """The plain-data classification shared with the other tiers through ``run.state``."""
+        kinds = sorted(self.kinds() or {"read"}, key=SEVERITY.__getitem__)
+        top = max(self.items, key=lambda f: (f.risk, SEVERITY[f.kind]), default=None)
+        risk = round(min(1.0, top.risk), 3) if top else 0.0
+        reasons = []
+        specific = [f for f in self.items if not f.rule.startswith("effect.")]
+        for item in sorted(specific if top and not top.rule.startswith("effect.") else self.items,
+                           key=lambda f: -f.risk):
+            if item.reason not in reasons:
+                reasons.append(item.reason)
+        category = kinds[-1]
+        return {
+            "category": category,
+            "category_name": CATEGORY_NAMES[category],
+            "kinds": kinds,
+            "risk": risk,
+            "reasons": reasons[:8],
+            "rule": top.rule if top else "",
+            "deny": risk >= deny_at,
+            "digest": digest,
+            "commands": list(self.commands),
+            "compound": self.compound,
+        }

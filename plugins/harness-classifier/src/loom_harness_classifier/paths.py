@@ -1,0 +1,145 @@
+"""Where a path points: the workspace, a scratch folder, elsewhere, the system, a secret."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from functools import lru_cache
+from pathlib import PurePosixPath
+from typing import Literal
+
+Place = Literal["workspace", "root", "device", "scratch", "outside", "system", "broad", "unknown"]
+
+#: Folders whose content belongs to the operating system.
+SYSTEM_PREFIXES = ("/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/boot", "/dev",
+                   "/sys", "/proc", "/var", "/opt", "/root", "/srv", "/snap", "/System",
+                   "/Library", "/private", "/Applications")
+#: Device files that are harmless to read from or write to.
+HARMLESS_DEVICES = frozenset({"/dev/null", "/dev/zero", "/dev/stdout", "/dev/stderr", "/dev/stdin",
+                              "/dev/tty", "/dev/random", "/dev/urandom", "/dev/fd/1", "/dev/fd/2"})
+#: Home-folder entries that hold credentials, or run code at log-in.
+HOME_SECRETS = (".ssh", ".gnupg", ".aws", ".azure", ".kube", ".docker", ".config/gcloud",
+                ".config/gh", ".netrc", ".git-credentials", ".pgpass", ".npmrc", ".pypirc",
+                ".vault-token", ".password-store")
+HOME_STARTUP = (".bashrc", ".bash_profile", ".bash_login", ".profile", ".zshrc", ".zprofile",
+                ".zshenv", ".config/fish", ".bash_logout", ".xinitrc", ".config/autostart")
+#: File names that hold secrets wherever they are.
+SECRET_NAMES = ("id_rsa*", "id_dsa*", "id_ecdsa*", "id_ed25519*", "*.pem", "*.key", "*.p12",
+                "*.pfx", "*.keystore", ".netrc", ".git-credentials", ".pgpass", ".npmrc",
+                ".pypirc", "credentials", "credentials.json", "shadow", "gshadow", "master.key",
+                ".htpasswd", "secrets.yml", "secrets.yaml", "*.kdbx", "environ")
+ENV_NAMES = (".env", ".env.*", "*.env", ".envrc")
+#: Files that configure Loom itself: writing them is an attempt to change the rules.
+CONFIG_NAMES = ("loom.toml",)
+CONFIG_DIRS = (".loom",)
+
+
+@dataclass(frozen=True, slots=True)
+class PathInfo:
+    """What is known about one path argument."""
+
+    raw: str
+    absolute: str
+    place: Place
+    secret: bool = False
+    env_file: bool = False
+    loom_config: bool = False
+    startup: bool = False
+
+    @property
+    def inside(self) -> bool:
+        """Whether the path is inside the workspace (the root included)."""
+        return self.place in ("workspace", "root")
+
+
+@lru_cache(maxsize=1)
+def home() -> str:
+    """The user's home folder."""
+    return os.path.realpath(os.path.expanduser("~"))
+
+
+@lru_cache(maxsize=1)
+def scratch_dirs() -> tuple[str, ...]:
+    """Temporary folders (writing there harms nothing that lasts)."""
+    found = {"/tmp", "/var/tmp", os.path.realpath(tempfile.gettempdir())}
+    return tuple(sorted(found))
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix.rstrip("/") + "/")
+
+
+def _expand(raw: str, workspace: str) -> str | None:
+    text = raw.strip()
+    if text.startswith(("'", '"')) and text.endswith(text[0]) and len(text) > 1:
+        text = text[1:-1]
+    for token in ("$HOME", "${HOME}"):
+        if text == token or text.startswith(token + "/"):
+            text = home() + text[len(token):]
+    if text == "~" or text.startswith("~/"):
+        text = home() + text[1:]
+    elif text.startswith("~"):
+        return None  # ~user: another user's home
+    if "$" in text or "`" in text:
+        return None
+    if not text.startswith("/"):
+        text = os.path.join(workspace, text)
+    return os.path.normpath(text)
+
+
+def classify_path(raw: str, workspace: str) -> PathInfo:
+    """Classify a path as a tool or a command would use it (relative to ``workspace``).
+
+    ``workspace`` must be an absolute, resolved path. Symbolic links inside
+    the workspace are resolved, so a link pointing out is seen as outside.
+    """
+    expanded = _expand(raw, workspace)
+    name = PurePosixPath(raw.rstrip("/")).name if raw else ""
+    if expanded is None:
+        return PathInfo(raw, raw, "unknown", secret=_secret_name(name))
+    absolute = expanded
+    if _under(absolute, workspace):
+        real = os.path.realpath(absolute)
+        if not _under(real, workspace):
+            absolute = real
+    place = _place(absolute, workspace)
+    rel_home = absolute[len(home()) + 1:] if _under(absolute, home()) and absolute != home() else ""
+    secret = _secret_name(name) or any(_under(rel_home, s) for s in HOME_SECRETS if rel_home)
+    env_file = any(fnmatchcase(name, p) for p in ENV_NAMES)
+    parts = PurePosixPath(absolute).parts
+    loom_config = name in CONFIG_NAMES or any(d in parts for d in CONFIG_DIRS)
+    startup = bool(rel_home) and any(_under(rel_home, s) for s in HOME_STARTUP)
+    if secret or startup:
+        place = "system" if place == "outside" else place
+    return PathInfo(raw, absolute, place, secret, env_file, loom_config, startup)
+
+
+def _secret_name(name: str) -> bool:
+    return any(fnmatchcase(name, p) for p in SECRET_NAMES)
+
+
+def _place(absolute: str, workspace: str) -> Place:
+    if absolute == workspace:
+        return "root"
+    if _under(absolute, workspace):
+        return "workspace"
+    if absolute == "/" or _under(workspace, absolute) or absolute == home() \
+            or _under(home(), absolute):
+        return "broad"
+    if absolute in HARMLESS_DEVICES:
+        return "device"
+    if any(_under(absolute, s) for s in scratch_dirs()):
+        return "scratch"
+    if any(_under(absolute, p) for p in SYSTEM_PREFIXES):
+        return "system"
+    return "outside"
+
+
+def is_broad_pattern(raw: str) -> bool:
+    """Whether a destructive command's target is a whole tree by its spelling alone."""
+    text = raw.strip().strip("'\"")
+    return text in {"*", ".*", "./*", "/*", "~/*", "~/", "~", "/", ".", "./", "..", "../", "$HOME",
+                    "${HOME}", "$HOME/*", "/.", "//"} or text.startswith("../") \
+        or (text.startswith("/") and text.rstrip("/*") == "")

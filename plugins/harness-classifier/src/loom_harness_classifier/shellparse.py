@@ -1,0 +1,195 @@
+"""Split a shell command line into pipelines of simple commands, the way ``sh`` would run them.
+
+Tokenising is done by :mod:`shlex` (POSIX rules, with punctuation split off
+so that ``;``, ``&&``, ``||``, ``|``, ``&``, ``(``, ``)`` and redirections
+become tokens of their own). Before that, a scanner pulls out everything
+``sh`` would run as a nested command — ``$(...)``, backticks, ``<(...)`` and
+``>(...)`` — even inside double quotes, and turns unquoted line breaks into
+``;``. Nothing is ever dropped: comments are not stripped, so a ``#``
+never hides the rest of a line from the classifier.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+
+PUNCTUATION = set("();<>|&")
+#: Word standing in for a nested command's output in the outer command.
+PLACEHOLDER = "__loom_substitution__"
+
+
+class ShellSyntaxError(ValueError):
+    """The command cannot be tokenised (an unterminated quote or substitution)."""
+
+
+@dataclass(slots=True)
+class SimpleCommand:
+    """One command: its words and its redirections (operator, target)."""
+
+    words: list[str] = field(default_factory=list)
+    redirects: list[tuple[str, str]] = field(default_factory=list)
+
+    def text(self) -> str:
+        """The command as one line (for reasons and rule matching)."""
+        parts = list(self.words) + [f"{op}{target}" for op, target in self.redirects]
+        return " ".join(parts)
+
+
+@dataclass(slots=True)
+class Parsed:
+    """A command line: pipelines of simple commands, and the nested command lines."""
+
+    pipelines: list[list[SimpleCommand]]
+    nested: list[str]
+    separators: int
+
+    @property
+    def commands(self) -> list[SimpleCommand]:
+        """Every simple command, in order."""
+        return [c for p in self.pipelines for c in p]
+
+    @property
+    def compound(self) -> bool:
+        """Whether more than one command runs (chains, pipes, nesting)."""
+        return self.separators > 0 or bool(self.nested) or len(self.commands) > 1
+
+
+def _closing_paren(text: str, start: int) -> int:
+    """Index of the ``)`` closing the ``(`` just before ``start``, honouring quotes."""
+    depth = 1
+    i = start
+    quote = ""
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\" and quote == '"':
+                i += 2
+                continue
+            if ch == quote:
+                quote = ""
+        elif ch == "\\":
+            i += 2
+            continue
+        elif ch in ("'", '"'):
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    raise ShellSyntaxError("unterminated $( ... ) or ( ... )")
+
+
+def scan(command: str) -> tuple[str, list[str]]:
+    """Pull out nested commands; returns the outer line and the nested command lines."""
+    out: list[str] = []
+    nested: list[str] = []
+    i = 0
+    in_single = in_double = False
+    n = len(command)
+    while i < n:
+        ch = command[i]
+        if in_single:
+            out.append(ch)
+            if ch == "'":
+                in_single = False
+            i += 1
+            continue
+        if ch == "\\" and i + 1 < n:
+            if command[i + 1] == "\n":  # line continuation
+                i += 2
+                continue
+            out.append(command[i:i + 2])
+            i += 2
+            continue
+        if ch == "'" and not in_double:
+            in_single = True
+        elif ch == '"':
+            in_double = not in_double
+        elif ch == "`":
+            end = i + 1
+            while end < n and command[end] != "`":
+                end += 2 if command[end] == "\\" else 1
+            if end >= n:
+                raise ShellSyntaxError("unterminated backtick substitution")
+            nested.append(command[i + 1:end].replace("\\`", "`"))
+            out.append(PLACEHOLDER)
+            i = end + 1
+            continue
+        elif ch in "$<>" and i + 1 < n and command[i + 1] == "(" and not (ch != "$" and in_double):
+            arithmetic = ch == "$" and i + 2 < n and command[i + 2] == "("
+            end = _closing_paren(command, i + 2)
+            body = command[i + 2:end]
+            if arithmetic:
+                body = command[i + 3:end - 1]
+                if "$(" in body or "`" in body:
+                    nested.append(body)
+                out.append("0")
+            else:
+                nested.append(body)
+                out.append(PLACEHOLDER if ch == "$" else f"{ch} {PLACEHOLDER}")
+            i = end + 1
+            continue
+        elif ch == "\n" and not in_double:
+            out.append(" ; ")
+            i += 1
+            continue
+        out.append(ch)
+        i += 1
+    if in_single or in_double:
+        raise ShellSyntaxError("unterminated quote")
+    return "".join(out), nested
+
+
+def tokenize(line: str) -> list[str]:
+    """POSIX tokens with punctuation runs as separate tokens (quotes removed)."""
+    lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    lexer.commenters = ""
+    try:
+        return list(lexer)
+    except ValueError as exc:
+        raise ShellSyntaxError(str(exc)) from None
+
+
+def _is_operator(token: str) -> bool:
+    return bool(token) and all(ch in PUNCTUATION for ch in token)
+
+
+def parse(command: str) -> Parsed:
+    """Parse a command line into pipelines; nested commands are returned unparsed."""
+    outer, nested = scan(command)
+    tokens = tokenize(outer)
+    pipelines: list[list[SimpleCommand]] = [[SimpleCommand()]]
+    separators = 0
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        current = pipelines[-1][-1]
+        if _is_operator(token) and ("<" in token or ">" in token):
+            target = tokens[i + 1] if i + 1 < len(tokens) else ""
+            if token.endswith("&") and (target.isdigit() or target == "-"):
+                i += 2  # 2>&1, >&-: duplicating a descriptor writes no file
+                continue
+            current.redirects.append((token.replace("&", "").replace("|", "") or ">", target))
+            i += 2
+            continue
+        if _is_operator(token):
+            separators += 1
+            if token in ("|", "|&"):
+                pipelines[-1].append(SimpleCommand())
+            else:
+                pipelines.append([SimpleCommand()])
+            i += 1
+            continue
+        following = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if token.isdigit() and _is_operator(following) and ("<" in following or ">" in following):
+            i += 1  # a file descriptor number: 2>err, 0<in
+            continue
+        current.words.append(token)
+        i += 1
+    cleaned = [[c for c in p if c.words or c.redirects] for p in pipelines]
+    return Parsed([p for p in cleaned if p], nested, separators)
