@@ -8,6 +8,8 @@ Commands::
     loom config check
     loom runs [--json] [--limit N]
     loom show RUN [--json]
+    loom skills [--json] | loom skills new NAME [--dir DIR] [--tools]
+    loom mcp serve [--http PORT] [--host H] [--agent] [--tool NAME]... [--yes]
 
 Every command takes ``--config PATH`` (default: the nearest ``loom.toml``, or
 ``[tool.loom]`` in ``pyproject.toml``, or ``$LOOM_CONFIG``). The exit codes
@@ -41,6 +43,23 @@ def _handler(module: str, name: str) -> Handler:
         import importlib
 
         function: Handler = getattr(importlib.import_module(f"loom_cli.{module}"), name)
+        return function(args)
+
+    return call
+
+
+def _plugin_handler(module: str, name: str, distribution: str) -> Handler:
+    """A handler that lives in a plugin distribution, imported only when the command runs."""
+    def call(args: argparse.Namespace) -> int:
+        import importlib
+
+        try:
+            loaded = importlib.import_module(module)
+        except ModuleNotFoundError:
+            print(f"loom: this command needs the {distribution} distribution "
+                  f"(pip install {distribution})", file=sys.stderr)
+            return exitcodes.PLUGIN
+        function: Handler = getattr(loaded, name)
         return function(args)
 
     return call
@@ -119,6 +138,39 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true", help="print events as JSON lines")
     show.add_argument("-v", "--verbose", action="count", default=0, help="show more events")
     show.set_defaults(handler=_handler("storecmd", "cmd_show"))
+
+    skills = commands.add_parser(
+        "skills", parents=[common], help="list skills, or scaffold a new one",
+        description="List the skills a run would see (configured folders and installed "
+                    "distributions); invalid skills are reported with their file and field.")
+    skills.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    skills_commands = skills.add_subparsers(dest="skills_command", metavar="SUBCOMMAND")
+    new_skill = skills_commands.add_parser(
+        "new", parents=[common], help="create a skill folder with a SKILL.md to fill in")
+    new_skill.add_argument("name", metavar="NAME", help="lowercase letters, digits and hyphens")
+    new_skill.add_argument("--dir", metavar="DIR", help="parent folder (default .loom/skills)")
+    new_skill.add_argument("--description", metavar="TEXT", help="the skill's description")
+    new_skill.add_argument("--tools", action="store_true", help="also create a tools.py")
+    skills.set_defaults(handler=_plugin_handler("loom_skills.cli", "cmd_skills", "loom-skills"))
+
+    mcp = commands.add_parser("mcp", help="Model Context Protocol: serve Loom to MCP clients")
+    mcp_commands = mcp.add_subparsers(dest="mcp_command", metavar="SUBCOMMAND")
+    serve = mcp_commands.add_parser(
+        "serve", parents=[common], help="serve the profile's tools (or the agent) as an MCP server",
+        description="Serve the configured profile's tools as an MCP server over stdio (default) "
+                    "or streamable HTTP. With --agent, serve one tool run_agent(goal) that runs "
+                    "a whole agent. Every call goes through the harness.")
+    serve.add_argument("--http", type=_positive_int, metavar="PORT",
+                       help="serve streamable HTTP on PORT (path /mcp) instead of stdio")
+    serve.add_argument("--host", default="127.0.0.1", help="HTTP host (default 127.0.0.1)")
+    serve.add_argument("--agent", action="store_true",
+                       help="serve one tool, run_agent(goal), instead of the profile's tools")
+    serve.add_argument("--tool", action="append", metavar="NAME",
+                       help="serve only this tool (repeatable; default: every tool of the profile)")
+    serve.add_argument("--yes", action="store_true",
+                       help="approve calls the harness would ask a person about (default: deny)")
+    serve.set_defaults(handler=_plugin_handler("loom_mcp.cli", "cmd_mcp_serve", "loom-mcp"))
+    mcp.set_defaults(handler=lambda _args: _missing(mcp))
     return parser
 
 
