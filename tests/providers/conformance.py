@@ -16,9 +16,8 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
-import pytest
-
 import loom.providers
+import pytest
 from loom.errors import ContextOverflowError, ProviderError
 from loom.messages import Message, TextBlock, ThinkingBlock, ToolCallBlock, ToolResultBlock
 from loom.requests import ModelRequest, StreamDelta, ToolSpec

@@ -15,7 +15,6 @@ from loom.run import RunResult
 from loom.tools import tool
 from loom_wire_servers import NeutralRequest, ScriptItem, WireServer
 
-
 #: A known defect of the local Responses server, not of the provider: when it
 #: merges a ``function_call`` input item into the assistant message before it,
 #: it passes ``thinking`` where ``tool_results`` belongs and answers HTTP 500.

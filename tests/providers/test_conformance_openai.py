@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import Any, ClassVar
 
+import pytest
 from loom_wire_servers import OpenAIServer
 
 from .conformance import ProviderConformance
@@ -15,12 +16,12 @@ class TestOpenAIChatConformance(ProviderConformance):
     class_name = "OpenAIProvider"
     record_name = "openai"
     plugin_module = "loom_provider_openai"
-    options = {"api": "chat"}
+    options: ClassVar[dict[str, Any]] = {"api": "chat"}
     priced_model = "gpt-4o-mini"
 
 
 class TestOpenAIResponsesConformance(TestOpenAIChatConformance):
-    options = {"api": "responses"}
+    options: ClassVar[dict[str, Any]] = {"api": "responses"}
 
     @pytest.mark.xfail(strict=True, reason=RESPONSES_SERVER_BUG)
     async def test_parallel_tool_calls_are_all_answered_in_order(self, servers: Servers) -> None:

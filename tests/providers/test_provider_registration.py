@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-
 from loom.plugins import PluginManager
 
 PROVIDERS = {"anthropic": ("AnthropicProvider", "anthropic"),
@@ -18,7 +17,7 @@ def test_listing_providers_imports_no_sdk() -> None:
     code = (
         "import sys, loom.providers\n"
         "names = dir(loom.providers)\n"
-        f"assert {{'AnthropicProvider', 'OpenAIProvider', 'GeminiProvider'}} <= set(names), names\n"
+        "assert {'AnthropicProvider', 'OpenAIProvider', 'GeminiProvider'} <= set(names), names\n"
         "loaded = [m for m in ('anthropic', 'openai', 'google.genai') if m in sys.modules]\n"
         "assert not loaded, loaded\n"
     )

@@ -8,15 +8,15 @@ calls), so a request that broke pairing would fail the run.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-
 import loom_provider_anthropic
 import loom_provider_gemini
 import loom_provider_openai
+import pytest
 from loom.api import AgentRuntime, Session
 from loom.config import load_config
 from loom.profile import AgentProfile
@@ -116,7 +116,7 @@ async def test_a_session_moves_between_providers(servers: Servers, openai_api: s
     assert thinking == [{"type": "thinking", "thinking": "Add them.", "signature": SIGNATURE}]
     assert "Once more." not in json.dumps(messages)
     roles = [m["role"] for m in messages]
-    assert all(a != b for a, b in zip(roles, roles[1:], strict=False)) and roles[0] == "user"
+    assert all(a != b for a, b in itertools.pairwise(roles)) and roles[0] == "user"
     uses = [b["id"] for m in messages for b in m["content"] if b["type"] == "tool_use"]
     assert len(uses) == 4 and uses[:3] == ["toolu_01first", "call_weather1", "call_add2"]
     assert len(a_seen.seen[-1].tool_results) == 0  # the last turn is the user's "Thanks!"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from anthropic.types import RedactedThinkingBlock, ToolUseBlock
-
 from loom.messages import Message, TextBlock, ThinkingBlock, ToolCallBlock, ToolResultBlock
 from loom_provider_anthropic.mapping import content_from, convert_messages, wire_id
 

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-
 from loom.api import AgentRuntime
 from loom.config import load_config
 from loom.errors import ConfigError, ProviderError
@@ -16,7 +15,7 @@ from loom.hookspecs import hookimpl
 from loom.messages import Message, TextBlock, ThinkingBlock, ToolCallBlock, ToolResultBlock
 from loom.profile import AgentProfile
 from loom.records import ToolRecord
-from loom.requests import ModelRequest, StreamDelta, ToolSpec
+from loom.requests import ModelRequest, StreamDelta
 from loom.testing import no_real_providers
 from loom.tools import tool
 from loom_provider_anthropic.provider import AnthropicProvider

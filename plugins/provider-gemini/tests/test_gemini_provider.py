@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from google.genai import types
-
 from loom.errors import ProviderError
 from loom.messages import Message, TextBlock, ThinkingBlock, ToolCallBlock, ToolResultBlock
 from loom.requests import ModelRequest, ToolSpec

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-
 from loom.errors import ProviderError
 from loom.messages import ImageBlock, Message, TextBlock, ThinkingBlock, ToolCallBlock, ToolResultBlock
 from loom.requests import ModelRequest, ToolSpec
@@ -135,7 +134,7 @@ async def test_output_limit_field_follows_the_server_kind(made: list[Any]) -> No
 
 
 async def test_models_endpoint_answers_like_an_openai_compatible_server(made: list[Any]) -> None:
-    server, provider = await serve(made)
+    _, provider = await serve(made)
     models = [m.id async for m in provider.client().models.list()]
     assert "gpt-4o-mini" in models
 

@@ -13,6 +13,7 @@ import sys
 from loom.errors import ProviderError
 from loom.hookspecs import hookimpl
 from loom.records import ProviderRecord
+
 from loom_provider_anthropic.settings import AnthropicSettings
 
 __all__ = ["AnthropicSettings", "loom_classify_error", "loom_register_providers"]

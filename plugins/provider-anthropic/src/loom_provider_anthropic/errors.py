@@ -23,7 +23,6 @@ from typing import Any
 
 import anthropic
 import httpx2
-
 from loom.errors import ContextOverflowError, ProviderError
 
 #: Status implied by an error ``type`` sent inside a 200 SSE stream.

@@ -9,10 +9,10 @@ from types import EllipsisType
 from typing import Any
 
 import anthropic
-
 from loom.errors import ProviderError
 from loom.messages import ContentBlock, Message, TextBlock, ThinkingBlock
 from loom.requests import ModelRequest, ModelResponse, StreamDelta
+
 from loom_provider_anthropic.errors import classify_error
 from loom_provider_anthropic.mapping import (
     PROVIDER,

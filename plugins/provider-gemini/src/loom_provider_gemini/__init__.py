@@ -13,6 +13,7 @@ import sys
 from loom.errors import ProviderError
 from loom.hookspecs import hookimpl
 from loom.records import ProviderRecord
+
 from loom_provider_gemini.settings import GeminiSettings
 
 __all__ = ["GeminiSettings", "loom_classify_error", "loom_register_providers"]

@@ -27,7 +27,6 @@ from typing import Any
 
 import httpx2
 from google.genai import errors as genai_errors
-
 from loom.errors import ContextOverflowError, ProviderError
 
 _OVERFLOW = re.compile(r"input token count.*exceeds the maximum|exceeds the maximum number of "

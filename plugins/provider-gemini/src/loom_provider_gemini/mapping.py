@@ -22,10 +22,9 @@ import hashlib
 import json
 import re
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from google.genai import types
-
 from loom.messages import (
     ContentBlock,
     ImageBlock,
@@ -38,6 +37,8 @@ from loom.messages import (
 from loom.requests import ModelRequest, StopReason, Usage
 
 PROVIDER = "gemini"
+DeltaKind = Literal["text", "thinking", "tool_call"]
+Fragment = tuple[DeltaKind, str, ToolCallBlock | None]
 _REFUSALS = {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "LANGUAGE",
              "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION"}
 _MALFORMED = re.compile(r"(?:default_api\.)?([A-Za-z_][\w.-]*)\((.*)\)\s*$", re.DOTALL)
@@ -149,9 +150,9 @@ class PartsAssembler:
         self.blocks: list[dict[str, Any]] = []
         self.calls = 0
 
-    def add(self, part: types.Part, response_id: str | None) -> list[tuple[str, str, Any]]:
+    def add(self, part: types.Part, response_id: str | None) -> list[Fragment]:
         """Take one part; returns the fragments to stream as ``(kind, text, call)``."""
-        out: list[tuple[str, str, Any]] = []
+        out: list[Fragment] = []
         signature = part.thought_signature
         if part.thought and part.text is not None:
             self._text("thinking", part.text, signature)

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from loom.requests import Usage
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ModelPrice(BaseModel):

@@ -12,10 +12,10 @@ from typing import Any
 import httpx2
 from google import genai
 from google.genai import types
-
 from loom.errors import ProviderError
 from loom.messages import Message
 from loom.requests import ModelRequest, ModelResponse, StreamDelta, Usage
+
 from loom_provider_gemini.errors import classify_error
 from loom_provider_gemini.mapping import PROVIDER, PartsAssembler, build_config, stop_reason, usage_from
 from loom_provider_gemini.pricing import ModelPrice, context_window_for, price_for, with_cost

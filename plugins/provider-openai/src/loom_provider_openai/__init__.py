@@ -14,6 +14,7 @@ import sys
 from loom.errors import ProviderError
 from loom.hookspecs import hookimpl
 from loom.records import ProviderRecord
+
 from loom_provider_openai.settings import OpenAISettings
 
 __all__ = ["OpenAISettings", "loom_classify_error", "loom_register_providers"]

@@ -25,7 +25,6 @@ from typing import Any
 
 import httpx2
 import openai
-
 from loom.errors import ContextOverflowError, ProviderError
 
 _OVERFLOW_HINTS = ("context_length_exceeded", "maximum context length", "context window",

@@ -9,10 +9,10 @@ from types import EllipsisType
 from typing import Any, Literal
 
 import openai
-
 from loom.errors import ProviderError
 from loom.messages import ContentBlock
 from loom.requests import ModelRequest, ModelResponse, StopReason, Usage
+
 from loom_provider_openai import chat, responses
 from loom_provider_openai.chat import OnDelta, assistant
 from loom_provider_openai.errors import classify_error

@@ -16,6 +16,7 @@ from typing import Any
 from loom.errors import ContextOverflowError, ProviderError
 from loom.messages import ContentBlock, ImageBlock, TextBlock, ThinkingBlock
 from loom.requests import ModelRequest, StopReason, StreamDelta, Usage
+
 from loom_provider_openai.chat import OnDelta, arguments_text, image_url, schema_format, tool_call
 from loom_provider_openai.errors import is_overflow
 

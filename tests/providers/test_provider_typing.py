@@ -1,0 +1,22 @@
+"""The provider plugins type-check under mypy --strict."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCES = [ROOT / "plugins" / f"provider-{name}" / "src" for name in ("anthropic", "openai", "gemini")]
+
+
+def test_provider_plugins_are_mypy_strict_clean() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--config-file", str(ROOT / "pyproject.toml"),
+         *map(str, SOURCES)], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_provider_plugins_ship_py_typed() -> None:
+    for source in SOURCES:
+        assert list(source.glob("loom_provider_*/py.typed")), source
