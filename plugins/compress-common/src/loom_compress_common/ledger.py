@@ -220,8 +220,12 @@ class Harvester:
             if text and not is_stub(text):
                 for fact in decisions_in(text, ref=ref):
                     self.ledger.add(fact)
-            self.ledger.touch(p for c in message.tool_calls if is_mutating(self.window, c.name)
-                              for p in [path_argument(c.arguments)] if p)
+            self.touched(message)
+
+    def touched(self, message: Message) -> None:
+        """Add the paths an assistant message's mutating calls name to the ``files`` entry."""
+        self.ledger.touch(p for c in message.tool_calls if is_mutating(self.window, c.name)
+                          for p in [path_argument(c.arguments)] if p)
 
     def _signatures(self) -> dict[str, list[int]]:
         if self._by_signature is None:

@@ -16,15 +16,38 @@ import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from loom.context import ContextWindow
 from loom.invariants import ContextEdit, check_edit
 from loom.messages import Message, TextBlock, ToolCallBlock, ToolResultBlock
+from loom.run import Run
 
 from loom_compress_common.restore import render_item
 from loom_compress_common.store import RestoreError, RestoreStore
 from loom_compress_common.stubs import refs_in
+
+
+def make_run(workspace: str | Path, *, goal: str = "the goal", window_tokens: int = 200_000,
+             output_reserve: int = 0, protected_turns: int = 2, provider: Any = None,
+             config: dict[str, Any] | None = None, plugins: Iterable[Any] = ()) -> Run:
+    """A real, unstarted :class:`~loom.run.Run` whose window levels can be pointed at.
+
+    Its restore store lives under ``workspace``; ``provider`` defaults to a
+    scripted model with an empty script; ``config`` is a loom.toml document.
+    """
+    from loom.api import AgentRuntime
+    from loom.config import load_config
+    from loom.profile import AgentProfile
+    from loom.testing import ScriptedModel
+
+    profile = AgentProfile(window_tokens=window_tokens, output_reserve=output_reserve,
+                           protected_turns=protected_turns)
+    runtime = AgentRuntime(profile=profile, provider=provider or ScriptedModel([]), plugins=plugins,
+                           config=load_config(data=config or {}, environ={}), entry_points=False,
+                           workspace=workspace)
+    return Run(runtime.create_session(), goal)
 
 
 def message_text(message: Message) -> str:

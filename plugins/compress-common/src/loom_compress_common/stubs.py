@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 STUB_PREFIX = "[context "
-REF_IN_TEXT = re.compile(r'context_restore\(ref="([0-9a-f]{12}/[\w.\-]+)"\)')
+REF_IN_TEXT = re.compile(r'context_restore\(ref="([0-9a-f]{12}/[\w.\-]+)"')
 
 
 def stub(what: str, restore_ref: str, note: str = "") -> str:

@@ -80,8 +80,6 @@ class Micro:
             restore_ref = ref(batch, n)
             refs.append(restore_ref)
             harvester.result(index, block, restore_ref)
-            if index and history[index - 1].role == "assistant":
-                harvester.message(index - 1, history[index - 1])
             call = calls.get(block.call_id)
             what = describe_call(call.name, call.arguments, 70) if call else (block.name or "tool output")
             lines = block.content.count("\n") + 1
@@ -89,6 +87,9 @@ class Micro:
             note = "facts in the Fact ledger"
             replaced.setdefault(index, {})[position] = stub(f"masked: {what} — {lines} lines, {size}",
                                                             restore_ref, note)
+        for message in history[:limit]:
+            if message.role == "assistant" and message.tool_calls:
+                harvester.touched(message)
         for index, blocks in replaced.items():
             message = new[index]
             content = [b.model_copy(update={"content": blocks[p]}) if p in blocks else b
