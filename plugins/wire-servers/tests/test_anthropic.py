@@ -5,18 +5,30 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 
 import anthropic
 import pytest
-
 from loom_wire_servers import AnthropicServer, Fault, Reply, ToolCall, Usage
 
 USER = [{"role": "user", "content": "hello"}]
 TOOLS = [{"name": "read", "description": "Read a file", "input_schema": {"type": "object", "properties": {}}}]
 
+OPEN_CLIENTS: list[anthropic.Anthropic] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while OPEN_CLIENTS:
+        OPEN_CLIENTS.pop().close()
+
 
 def client(server: AnthropicServer, retries: int = 0) -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=server.base_url, api_key="test-key", max_retries=retries)
+    OPEN_CLIENTS.append(
+        anthropic.Anthropic(base_url=server.base_url, api_key="test-key", max_retries=retries)
+    )
+    return OPEN_CLIENTS[-1]
 
 
 def create(server: AnthropicServer, retries: int = 0, **kwargs: object) -> object:
@@ -53,11 +65,14 @@ def test_raw_stream_events() -> None:
         assert events[0].type == "message_start" and events[-1].type == "message_stop"
         delta_types = [e.delta.type for e in events if e.type == "content_block_delta"]
         assert {"thinking_delta", "signature_delta", "input_json_delta"} <= set(delta_types)
-        assert [e for e in events if e.type == "message_delta"][0].delta.stop_reason == "tool_use"
+        assert next(e for e in events if e.type == "message_delta").delta.stop_reason == "tool_use"
 
 
 def test_tool_round_trip() -> None:
-    script = [Reply(text="Let me look.", tool_calls=[ToolCall("read", {"path": "a"}, id="toolu_1")]), Reply(text="done")]
+    script = [
+        Reply(text="Let me look.", tool_calls=[ToolCall("read", {"path": "a"}, id="toolu_1")]),
+        Reply(text="done"),
+    ]
     with AnthropicServer(script=script) as server:
         first = create(server, tools=TOOLS)
         tool_use = first.content[-1]
@@ -65,7 +80,10 @@ def test_tool_round_trip() -> None:
         messages = [
             *USER,
             {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in first.content]},
-            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "data"}]},
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "data"}],
+            },
         ]
         assert create(server, messages=messages, tools=TOOLS).content[0].text == "done"
 
@@ -73,7 +91,9 @@ def test_tool_round_trip() -> None:
 def test_parallel_tool_calls_streamed() -> None:
     calls = [ToolCall("read", {"path": "a"}), ToolCall("read", {"path": "b"})]
     with AnthropicServer(script=[Reply(tool_calls=calls)]) as server:
-        with client(server).messages.stream(model="claude-test", max_tokens=256, messages=USER, tools=TOOLS) as stream:
+        with client(server).messages.stream(
+            model="claude-test", max_tokens=256, messages=USER, tools=TOOLS
+        ) as stream:
             final = stream.get_final_message()
         assert [b.input for b in final.content] == [{"path": "a"}, {"path": "b"}]
 
@@ -164,18 +184,25 @@ def test_orphan_tool_result_is_rejected() -> None:
     with AnthropicServer(script=[Reply(text="unused")]) as server:
         with pytest.raises(anthropic.BadRequestError) as info:
             create(server, messages=messages)
-        assert "unexpected `tool_use_id` found in `tool_result` blocks: toolu_b" in (info.value.api_message or "")
+        assert "unexpected `tool_use_id` found in `tool_result` blocks: toolu_b" in (
+            info.value.api_message or ""
+        )
         assert server.remaining == 1
 
 
 def test_unanswered_tool_use_is_rejected() -> None:
     messages = [
         *USER,
-        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_a", "name": "read", "input": {}}]},
+        {
+            "role": "assistant",
+            "content": [{"type": "tool_use", "id": "toolu_a", "name": "read", "input": {}}],
+        },
         {"role": "user", "content": "no result here"},
     ]
     with AnthropicServer() as server:
-        with pytest.raises(anthropic.BadRequestError, match="`tool_use` ids were found without `tool_result`"):
+        with pytest.raises(
+            anthropic.BadRequestError, match="`tool_use` ids were found without `tool_result`"
+        ):
             create(server, messages=messages)
 
 
@@ -198,5 +225,7 @@ def test_max_tokens_is_required() -> None:
         request = urllib.request.Request(server.base_url + "/v1/messages", data=body)
         with pytest.raises(urllib.error.HTTPError) as info:
             urllib.request.urlopen(request)
-        assert info.value.code == 400
-        assert json.loads(info.value.read())["error"] == {"type": "invalid_request_error", "message": "max_tokens: Field required"}
+        with info.value as error:
+            assert error.code == 400
+            expected = {"type": "invalid_request_error", "message": "max_tokens: Field required"}
+            assert json.loads(error.read())["error"] == expected

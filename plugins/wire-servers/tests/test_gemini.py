@@ -7,29 +7,46 @@ from collections.abc import Iterator
 import pytest
 from google import genai
 from google.genai import errors, types
-
 from loom_wire_servers import Fault, GeminiServer, Reply, ToolCall, Usage
 
 MODEL = "gemini-2.5-flash"
-TOOLS = [types.Tool(function_declarations=[types.FunctionDeclaration(name="read", description="Read a file")])]
+TOOLS = [
+    types.Tool(function_declarations=[types.FunctionDeclaration(name="read", description="Read a file")])
+]
+
+OPEN_CLIENTS: list[genai.Client] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while OPEN_CLIENTS:
+        OPEN_CLIENTS.pop().close()
 
 
 def client(server: GeminiServer, attempts: int | None = None, api_version: str | None = None) -> genai.Client:
-    retry = types.HttpRetryOptions(attempts=attempts, initial_delay=0.01, max_delay=0.02, jitter=0) if attempts else None
+    retry = (
+        types.HttpRetryOptions(attempts=attempts, initial_delay=0.01, max_delay=0.02, jitter=0)
+        if attempts
+        else None
+    )
     options = types.HttpOptions(base_url=server.base_url, retry_options=retry, api_version=api_version)
-    return genai.Client(api_key="test-key", http_options=options)
+    OPEN_CLIENTS.append(genai.Client(api_key="test-key", http_options=options))
+    return OPEN_CLIENTS[-1]
 
 
 def generate(
-    server: GeminiServer, contents: object = "hello", config: types.GenerateContentConfig | None = None, **kwargs: object
+    server: GeminiServer,
+    contents: object = "hello",
+    config: types.GenerateContentConfig | None = None,
+    **kwargs: object,
 ) -> types.GenerateContentResponse:
-    gemini = client(server, **kwargs)  # type: ignore[arg-type]  # keep the client alive: it closes its pool when collected
+    gemini = client(server, **kwargs)  # type: ignore[arg-type]
     return gemini.models.generate_content(model=MODEL, contents=contents, config=config)  # type: ignore[arg-type]
 
 
 def stream(server: GeminiServer) -> Iterator[types.GenerateContentResponse]:
-    gemini = client(server)
-    yield from gemini.models.generate_content_stream(model=MODEL, contents="hello")
+    return client(server).models.generate_content_stream(model=MODEL, contents="hello")
 
 
 def test_plain_answer_and_request_shape() -> None:
@@ -72,7 +89,9 @@ def test_tool_round_trip() -> None:
         contents = [
             types.Content(role="user", parts=[types.Part(text="hello")]),
             first.candidates[0].content,
-            types.Content(role="user", parts=[types.Part.from_function_response(name="read", response={"text": "x"})]),
+            types.Content(
+                role="user", parts=[types.Part.from_function_response(name="read", response={"text": "x"})]
+            ),
         ]
         assert gemini.models.generate_content(model=MODEL, contents=contents, config=config).text == "done"
         assert server.requests[1].body["contents"][2]["parts"][0]["functionResponse"]["name"] == "read"
@@ -83,14 +102,21 @@ def test_parallel_tool_calls() -> None:
     with GeminiServer(script=[Reply(tool_calls=calls)] * 2) as server:
         assert [c.args for c in generate(server).function_calls] == [{"path": "a"}, {"path": "b"}]
         streamed = list(stream(server))
-        assert [c.args for chunk in streamed for c in chunk.function_calls or []] == [{"path": "a"}, {"path": "b"}]
+        assert [c.args for chunk in streamed for c in chunk.function_calls or []] == [
+            {"path": "a"},
+            {"path": "b"},
+        ]
 
 
 def test_usage_metadata() -> None:
     usage = Usage(input_tokens=100, output_tokens=30, cache_read_tokens=40, reasoning_tokens=10)
     with GeminiServer(script=[Reply(text="x", thinking="t", usage=usage)]) as server:
         meta = generate(server).usage_metadata
-        assert (meta.prompt_token_count, meta.candidates_token_count, meta.thoughts_token_count) == (100, 20, 10)
+        assert (meta.prompt_token_count, meta.candidates_token_count, meta.thoughts_token_count) == (
+            100,
+            20,
+            10,
+        )
         assert (meta.cached_content_token_count, meta.total_token_count) == (40, 130)
 
 
@@ -110,7 +136,11 @@ def test_400_is_not_retried() -> None:
     with GeminiServer(script=[Fault.status(400, "bad arg")]) as server:
         with pytest.raises(errors.ClientError) as info:
             generate(server, attempts=3)
-        assert (info.value.code, info.value.status, info.value.message) == (400, "INVALID_ARGUMENT", "bad arg")
+        assert (info.value.code, info.value.status, info.value.message) == (
+            400,
+            "INVALID_ARGUMENT",
+            "bad arg",
+        )
         assert len(server.requests) == 1
 
 
@@ -130,7 +160,10 @@ def test_context_overflow() -> None:
         with pytest.raises(errors.ClientError) as info:
             generate(server)
         assert info.value.status == "INVALID_ARGUMENT"
-        assert "input token count (2000000) exceeds the maximum number of tokens allowed (1048576)" in info.value.message
+        assert (
+            "input token count (2000000) exceeds the maximum number of tokens allowed (1048576)"
+            in info.value.message
+        )
 
 
 def test_reset_mid_stream() -> None:
@@ -164,7 +197,9 @@ def test_orphan_function_response_is_rejected() -> None:
         types.Content(role="user", parts=[types.Part.from_function_response(name="read", response={})]),
     ]
     with GeminiServer(script=[Reply(text="unused")]) as server:
-        with pytest.raises(errors.ClientError, match="function response turn comes immediately after a function call turn"):
+        with pytest.raises(
+            errors.ClientError, match="function response turn comes immediately after a function call turn"
+        ):
             generate(server, contents=contents)
         assert server.remaining == 1
 
@@ -173,5 +208,5 @@ def test_api_key_is_enforced_when_configured() -> None:
     with GeminiServer(script=[Reply(text="ok")], api_key="right") as server:
         with pytest.raises(errors.ClientError, match="API key not valid"):
             generate(server)
-        good = genai.Client(api_key="right", http_options=types.HttpOptions(base_url=server.base_url))
-        assert good.models.generate_content(model=MODEL, contents="hi").text == "ok"
+        with genai.Client(api_key="right", http_options=types.HttpOptions(base_url=server.base_url)) as good:
+            assert good.models.generate_content(model=MODEL, contents="hi").text == "ok"

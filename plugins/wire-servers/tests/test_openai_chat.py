@@ -3,23 +3,37 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import openai
 import pytest
-
 from loom_wire_servers import Fault, OpenAIServer, Reply, ToolCall, Usage
 
 USER = [{"role": "user", "content": "hello"}]
 TOOLS = [
     {
         "type": "function",
-        "function": {"name": "read", "description": "Read a file", "parameters": {"type": "object", "properties": {"path": {"type": "string"}}}},
+        "function": {
+            "name": "read",
+            "description": "Read a file",
+            "parameters": {"type": "object", "properties": {"path": {"type": "string"}}},
+        },
     }
 ]
 
+OPEN_CLIENTS: list[openai.OpenAI] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while OPEN_CLIENTS:
+        OPEN_CLIENTS.pop().close()
+
 
 def client(server: OpenAIServer, retries: int = 0) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.base_url, api_key="test-key", max_retries=retries)
+    OPEN_CLIENTS.append(openai.OpenAI(base_url=server.base_url, api_key="test-key", max_retries=retries))
+    return OPEN_CLIENTS[-1]
 
 
 def create(server: OpenAIServer, retries: int = 0, **kwargs: object) -> object:
@@ -48,12 +62,19 @@ def test_streaming_answer() -> None:
 
 
 def test_tool_round_trip() -> None:
-    script = [Reply(tool_calls=[ToolCall("read", {"path": "a.txt"}, id="call_1")]), Reply(text="The file says hi.")]
+    script = [
+        Reply(tool_calls=[ToolCall("read", {"path": "a.txt"}, id="call_1")]),
+        Reply(text="The file says hi."),
+    ]
     with OpenAIServer(script=script) as server:
         first = create(server, tools=TOOLS)
         call = first.choices[0].message.tool_calls[0]
         assert first.choices[0].finish_reason == "tool_calls"
-        assert (call.id, call.function.name, json.loads(call.function.arguments)) == ("call_1", "read", {"path": "a.txt"})
+        assert (call.id, call.function.name, json.loads(call.function.arguments)) == (
+            "call_1",
+            "read",
+            {"path": "a.txt"},
+        )
         messages = [
             *USER,
             first.choices[0].message.model_dump(exclude_none=True),
@@ -67,7 +88,9 @@ def test_tool_round_trip() -> None:
 def test_parallel_tool_calls_streamed() -> None:
     calls = [ToolCall("read", {"path": "a"}), ToolCall("read", {"path": "b"})]
     with OpenAIServer(script=[Reply(tool_calls=calls)]) as server:
-        with client(server).chat.completions.stream(model="gpt-4o-mini", messages=USER, tools=TOOLS) as stream:
+        with client(server).chat.completions.stream(
+            model="gpt-4o-mini", messages=USER, tools=TOOLS
+        ) as stream:
             final = stream.get_final_completion()
         tool_calls = final.choices[0].message.tool_calls
         assert [json.loads(c.function.arguments) for c in tool_calls] == [{"path": "a"}, {"path": "b"}]
@@ -163,7 +186,10 @@ def test_orphan_tool_result_is_rejected_without_consuming_the_script() -> None:
 
 
 def test_mismatched_tool_call_id_is_rejected() -> None:
-    assistant = {"role": "assistant", "tool_calls": [{"id": "call_a", "type": "function", "function": {"name": "read", "arguments": "{}"}}]}
+    assistant = {
+        "role": "assistant",
+        "tool_calls": [{"id": "call_a", "type": "function", "function": {"name": "read", "arguments": "{}"}}],
+    }
     messages = [*USER, assistant, {"role": "tool", "tool_call_id": "call_b", "content": "x"}]
     with OpenAIServer(script=[]) as server:
         with pytest.raises(openai.BadRequestError) as info:

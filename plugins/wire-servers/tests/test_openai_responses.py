@@ -3,17 +3,34 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import openai
 import pytest
-
 from loom_wire_servers import Fault, OpenAIServer, Reply, ToolCall, Usage
 
-TOOLS = [{"type": "function", "name": "read", "description": "Read a file", "parameters": {"type": "object", "properties": {}}}]
+TOOLS = [
+    {
+        "type": "function",
+        "name": "read",
+        "description": "Read a file",
+        "parameters": {"type": "object", "properties": {}},
+    }
+]
+
+OPEN_CLIENTS: list[openai.OpenAI] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while OPEN_CLIENTS:
+        OPEN_CLIENTS.pop().close()
 
 
 def client(server: OpenAIServer, retries: int = 0) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.base_url, api_key="test-key", max_retries=retries)
+    OPEN_CLIENTS.append(openai.OpenAI(base_url=server.base_url, api_key="test-key", max_retries=retries))
+    return OPEN_CLIENTS[-1]
 
 
 def create(server: OpenAIServer, retries: int = 0, **kwargs: object) -> object:
@@ -48,7 +65,12 @@ def test_tool_round_trip() -> None:
         assert (call.call_id, call.name, json.loads(call.arguments)) == ("call_1", "read", {"path": "a"})
         items = [
             {"role": "user", "content": "hello"},
-            {"type": "function_call", "call_id": call.call_id, "name": call.name, "arguments": call.arguments},
+            {
+                "type": "function_call",
+                "call_id": call.call_id,
+                "name": call.name,
+                "arguments": call.arguments,
+            },
             {"type": "function_call_output", "call_id": call.call_id, "output": "file contents"},
         ]
         assert create(server, input=items, tools=TOOLS).output_text == "done"

@@ -5,21 +5,29 @@ from __future__ import annotations
 import asyncio
 import time
 
+import aiohttp
 import anthropic
 import openai
 import pytest
 from google import genai
 from google.genai import types
-
-from loom_wire_servers import AnthropicServer, Fault, GeminiServer, NeutralRequest, OpenAIServer, Reply, ToolCall
+from loom_wire_servers import (
+    AnthropicServer,
+    Fault,
+    GeminiServer,
+    NeutralRequest,
+    OpenAIServer,
+    Reply,
+    ToolCall,
+)
 
 USER = [{"role": "user", "content": "hello"}]
 
 
 def chat(server: OpenAIServer, retries: int = 0, **kwargs: object) -> str | None:
-    client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=retries)
     params: dict[str, object] = {"model": "gpt-4o-mini", "messages": USER, **kwargs}
-    return client.chat.completions.create(**params).choices[0].message.content  # type: ignore[call-overload]
+    with openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=retries) as client:
+        return client.chat.completions.create(**params).choices[0].message.content  # type: ignore[call-overload]
 
 
 def test_explicit_start_stop_and_port() -> None:
@@ -54,13 +62,19 @@ def test_script_function_sees_the_neutral_request() -> None:
         return Reply(tool_calls=[ToolCall("read", {"path": request.last_user_text}, id="call_9")])
 
     tools = [{"type": "function", "function": {"name": "read", "parameters": {"type": "object"}}}]
-    with OpenAIServer(script=script) as server:
-        client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
+    with (
+        OpenAIServer(script=script) as server,
+        openai.OpenAI(base_url=server.base_url, api_key="k") as client,
+    ):
         first = client.chat.completions.create(
             model="m", messages=[{"role": "system", "content": "sys"}, *USER], tools=tools
         )
         call = first.choices[0].message.tool_calls[0]
-        messages = [*USER, first.choices[0].message.model_dump(exclude_none=True), {"role": "tool", "tool_call_id": call.id, "content": "42"}]
+        messages = [
+            *USER,
+            first.choices[0].message.model_dump(exclude_none=True),
+            {"role": "tool", "tool_call_id": call.id, "content": "42"},
+        ]
         second = client.chat.completions.create(model="m", messages=messages, tools=tools)
         assert second.choices[0].message.content == "result was 42"
     assert seen[0].system == "sys" and seen[0].tool_names == ("read",) and seen[0].model == "m"
@@ -73,8 +87,10 @@ def test_async_script_function_and_push() -> None:
         await asyncio.sleep(0)
         return Reply(text=request.last_user_text.upper())
 
-    with AnthropicServer(script=script) as server:
-        client = anthropic.Anthropic(base_url=server.base_url, api_key="k", max_retries=0)
+    with (
+        AnthropicServer(script=script) as server,
+        anthropic.Anthropic(base_url=server.base_url, api_key="k") as client,
+    ):
         message = client.messages.create(model="m", max_tokens=10, messages=USER)
         assert message.content[0].text == "HELLO"
         assert server.remaining is None
@@ -107,13 +123,17 @@ def test_reset_in_a_json_body() -> None:
 
 
 def test_slow_first_byte_triggers_client_timeout() -> None:
-    with OpenAIServer(script=[Fault.slow_first_byte(0.5), Fault.slow_first_byte(0.05, reply=Reply(text="late"))]) as server:
-        client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0, timeout=0.1)
-        started = time.monotonic()
-        with pytest.raises(openai.APITimeoutError):
-            client.chat.completions.create(model="m", messages=USER)
-        assert time.monotonic() - started < 0.45
-        assert client.chat.completions.create(model="m", messages=USER).choices[0].message.content == "late"
+    with OpenAIServer(
+        script=[Fault.slow_first_byte(0.5), Fault.slow_first_byte(0.05, reply=Reply(text="late"))]
+    ) as server:
+        with openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0, timeout=0.1) as client:
+            started = time.monotonic()
+            with pytest.raises(openai.APITimeoutError):
+                client.chat.completions.create(model="m", messages=USER)
+            assert time.monotonic() - started < 0.45
+            assert (
+                client.chat.completions.create(model="m", messages=USER).choices[0].message.content == "late"
+            )
 
 
 def test_should_retry_header_and_extra_headers() -> None:
@@ -137,8 +157,8 @@ def test_api_key_enforcement() -> None:
     with OpenAIServer(script=[Reply(text="ok")], api_key="right") as server:
         with pytest.raises(openai.AuthenticationError):
             chat(server)
-        client = openai.OpenAI(base_url=server.base_url, api_key="right", max_retries=0)
-        assert client.chat.completions.create(model="m", messages=USER).choices[0].message.content == "ok"
+        with openai.OpenAI(base_url=server.base_url, api_key="right", max_retries=0) as client:
+            assert client.chat.completions.create(model="m", messages=USER).choices[0].message.content == "ok"
 
 
 def test_validation_can_be_disabled() -> None:
@@ -155,7 +175,8 @@ def test_invalid_json_body() -> None:
         request = urllib.request.Request(server.base_url + "/chat/completions", data=b"{not json")
         with pytest.raises(urllib.error.HTTPError) as info:
             urllib.request.urlopen(request)
-        assert info.value.code == 400
+        with info.value:
+            assert info.value.code == 400
         assert server.requests[0].raw_body == b"{not json" and server.requests[0].body is None
 
 
@@ -176,8 +197,9 @@ def test_100_concurrent_async_clients() -> None:
         return Reply(text=f"echo {request.last_user_text}")
 
     async def one(server: OpenAIServer, http: openai.DefaultAsyncHttpxClient, number: int) -> str:
-        # Separate SDK clients over one connection pool (building 100 TLS-ready pools would dominate the runtime);
-        # every request still needs its own connection since all 100 are in flight together.
+        # Separate SDK clients over one connection pool (building 100 TLS-ready pools would
+        # dominate the runtime); each request still needs its own connection, as all 100 are
+        # in flight together.
         client = openai.AsyncOpenAI(base_url=server.base_url, api_key="k", max_retries=0, http_client=http)
         messages = [{"role": "user", "content": str(number)}]
         if number % 2:
@@ -198,14 +220,23 @@ def test_100_concurrent_async_clients() -> None:
 def test_async_anthropic_and_gemini_streams() -> None:
     async def main() -> None:
         async with AnthropicServer(script=[Reply(text="a b c")]) as anthropic_server:
-            client = anthropic.AsyncAnthropic(base_url=anthropic_server.base_url, api_key="k", max_retries=0)
-            async with client.messages.stream(model="m", max_tokens=10, messages=USER) as stream:
-                assert [t async for t in stream.text_stream] == ["a ", "b ", "c"]
-        async with GeminiServer(script=[Reply(text="x y"), Fault.reset_mid_stream(after_events=1)]) as gemini_server:
-            gemini = genai.Client(api_key="k", http_options=types.HttpOptions(base_url=gemini_server.base_url))
-            chunks = [c.text async for c in await gemini.aio.models.generate_content_stream(model="g", contents="hi")]
+            async with anthropic.AsyncAnthropic(
+                base_url=anthropic_server.base_url, api_key="k", max_retries=0
+            ) as client:
+                async with client.messages.stream(model="m", max_tokens=10, messages=USER) as stream:
+                    assert [t async for t in stream.text_stream] == ["a ", "b ", "c"]
+        async with GeminiServer(
+            script=[Reply(text="x y"), Fault.reset_mid_stream(after_events=1)]
+        ) as gemini_server:
+            gemini = genai.Client(
+                api_key="k", http_options=types.HttpOptions(base_url=gemini_server.base_url)
+            )
+            chunks = [
+                c.text
+                async for c in await gemini.aio.models.generate_content_stream(model="g", contents="hi")
+            ]
             assert "".join(t or "" for t in chunks) == "x y"
-            with pytest.raises(Exception):
+            with pytest.raises(aiohttp.ClientError):  # the SDK's async transport is aiohttp
                 async for _ in await gemini.aio.models.generate_content_stream(model="g", contents="hi"):
                     pass
             await gemini.aio.aclose()

@@ -6,7 +6,8 @@ official SDK at ``server.base_url``, and assert on ``server.requests``::
 
     from loom_wire_servers import OpenAIServer, Reply, ToolCall
 
-    with OpenAIServer(script=[Reply(tool_calls=[ToolCall("read", {"path": "a"})]), Reply(text="done")]) as server:
+    script = [Reply(tool_calls=[ToolCall("read", {"path": "a"})]), Reply(text="done")]
+    with OpenAIServer(script=script) as server:
         client = openai.OpenAI(base_url=server.base_url, api_key="test")
 """
 

@@ -57,13 +57,19 @@ class AnthropicAdapter(ProtocolAdapter):
 
     name = "anthropic"
 
-    def parse(self, body: Mapping[str, Any], path: str, headers: Mapping[str, str], model: str | None) -> NeutralRequest:
+    def parse(
+        self, body: Mapping[str, Any], path: str, headers: Mapping[str, str], model: str | None
+    ) -> NeutralRequest:
         messages: list[NeutralMessage] = []
         raw_messages = body.get("messages")
         for raw in raw_messages if isinstance(raw_messages, list) else []:
             messages.extend(_neutral_messages(mapping_or_empty(raw)))
         tools = tuple(
-            ToolSpec(str(t.get("name", "")), str(t.get("description") or ""), mapping_or_empty(t.get("input_schema")))
+            ToolSpec(
+                str(t.get("name", "")),
+                str(t.get("description") or ""),
+                mapping_or_empty(t.get("input_schema")),
+            )
             for t in map(mapping_or_empty, body.get("tools") or [])
         )
         system = text_of(body.get("system")) or None
@@ -115,7 +121,11 @@ class AnthropicAdapter(ProtocolAdapter):
         for index, raw in enumerate(messages):
             blocks = _blocks(raw)
             if raw["role"] == "user":
-                allowed = {b.get("id") for b in _blocks(messages[index - 1]) if b.get("type") == "tool_use"} if index else set()
+                allowed = (
+                    {b.get("id") for b in _blocks(messages[index - 1]) if b.get("type") == "tool_use"}
+                    if index
+                    else set()
+                )
                 for position, block in enumerate(blocks):
                     if block.get("type") == "tool_result" and block.get("tool_use_id") not in allowed:
                         raise self.make_error(
@@ -125,8 +135,14 @@ class AnthropicAdapter(ProtocolAdapter):
                             "must have a corresponding `tool_use` block in the previous message.",
                         )
             elif index + 1 < len(messages):
-                answered = {b.get("tool_use_id") for b in _blocks(messages[index + 1]) if b.get("type") == "tool_result"}
-                missing = [b.get("id") for b in blocks if b.get("type") == "tool_use" and b.get("id") not in answered]
+                answered = {
+                    b.get("tool_use_id")
+                    for b in _blocks(messages[index + 1])
+                    if b.get("type") == "tool_result"
+                }
+                missing = [
+                    b.get("id") for b in blocks if b.get("type") == "tool_use" and b.get("id") not in answered
+                ]
                 if missing:
                     raise self.make_error(
                         400,
@@ -144,7 +160,12 @@ class AnthropicAdapter(ProtocolAdapter):
         for call in reply.tool_calls:
             parsed = call.parsed_arguments
             content.append(
-                {"type": "tool_use", "id": _tool_id(call), "name": call.name, "input": parsed if parsed is not None else call.arguments_json}
+                {
+                    "type": "tool_use",
+                    "id": _tool_id(call),
+                    "name": call.name,
+                    "input": parsed if parsed is not None else call.arguments_json,
+                }
             )
         return {
             **self._message_shell(request),
@@ -167,7 +188,10 @@ class AnthropicAdapter(ProtocolAdapter):
             index += 1
 
         if reply.thinking is not None:
-            deltas = [{"type": "thinking_delta", "thinking": t} for t in split_text(reply.thinking, reply.chunk_size)]
+            deltas = [
+                {"type": "thinking_delta", "thinking": t}
+                for t in split_text(reply.thinking, reply.chunk_size)
+            ]
             deltas.append({"type": "signature_delta", "signature": reply.signature})
             block({"type": "thinking", "thinking": "", "signature": ""}, deltas)
         if reply.text:
@@ -176,7 +200,7 @@ class AnthropicAdapter(ProtocolAdapter):
                 [{"type": "text_delta", "text": t} for t in split_text(reply.text, reply.chunk_size)],
             )
         for call in reply.tool_calls:
-            fragments = [""] + split_fragments(call.arguments_json)
+            fragments = ["", *split_fragments(call.arguments_json)]
             block(
                 {"type": "tool_use", "id": _tool_id(call), "name": call.name, "input": {}},
                 [{"type": "input_json_delta", "partial_json": f} for f in fragments],
@@ -199,7 +223,11 @@ class AnthropicAdapter(ProtocolAdapter):
         should_retry: bool | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> WireError:
-        kind = error_type or _ERROR_TYPES.get(status) or ("api_error" if status >= 500 else "invalid_request_error")
+        kind = (
+            error_type
+            or _ERROR_TYPES.get(status)
+            or ("api_error" if status >= 500 else "invalid_request_error")
+        )
         request_id = new_id("req_011C")
         body = {"type": "error", "error": {"type": kind, "message": message}, "request_id": request_id}
         all_headers = {
@@ -272,7 +300,10 @@ def _usage(usage: Usage, brief: bool = False) -> dict[str, Any]:
         "output_tokens": usage.output_tokens,
     }
     if not brief:
-        data["cache_creation"] = {"ephemeral_5m_input_tokens": usage.cache_write_tokens, "ephemeral_1h_input_tokens": 0}
+        data["cache_creation"] = {
+            "ephemeral_5m_input_tokens": usage.cache_write_tokens,
+            "ephemeral_1h_input_tokens": 0,
+        }
         data["service_tier"] = "standard"
     return data
 

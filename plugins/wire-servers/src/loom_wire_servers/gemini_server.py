@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
 
 from .neutral import NeutralMessage, NeutralRequest, ToolResult, ToolSpec
-from .protocol import ProtocolAdapter, SSEEvent, WireError, new_id, retry_headers, should_retry_header, split_text
+from .protocol import (
+    ProtocolAdapter,
+    SSEEvent,
+    WireError,
+    new_id,
+    retry_headers,
+    should_retry_header,
+    split_text,
+)
 from .script import Reply, ToolCall, Usage
 from .server import WireServer, mapping_or_empty
 
@@ -53,7 +62,9 @@ class GeminiAdapter(ProtocolAdapter):
 
     name = "gemini"
 
-    def parse(self, body: Mapping[str, Any], path: str, headers: Mapping[str, str], model: str | None) -> NeutralRequest:
+    def parse(
+        self, body: Mapping[str, Any], path: str, headers: Mapping[str, str], model: str | None
+    ) -> NeutralRequest:
         messages: list[NeutralMessage] = []
         contents = body.get("contents")
         for content in map(mapping_or_empty, contents if isinstance(contents, list) else []):
@@ -62,20 +73,24 @@ class GeminiAdapter(ProtocolAdapter):
             ToolSpec(
                 str(d.get("name", "")),
                 str(d.get("description") or ""),
-                mapping_or_empty(d.get("parameters") or d.get("parametersJsonSchema")),
+                mapping_or_empty(_get(d, "parameters") or _get(d, "parametersJsonSchema")),
             )
             for tool in map(mapping_or_empty, body.get("tools") or [])
-            for d in map(mapping_or_empty, tool.get("functionDeclarations") or [])
+            for d in map(mapping_or_empty, _get(tool, "functionDeclarations") or [])
         )
-        config = mapping_or_empty(body.get("generationConfig"))
-        schema = config.get("responseJsonSchema") or config.get("responseSchema")
-        fmt = {"mimeType": config.get("responseMimeType"), "schema": schema} if schema or config.get("responseMimeType") else None
-        max_tokens = config.get("maxOutputTokens")
+        config = mapping_or_empty(_get(body, "generationConfig"))
+        schema = _get(config, "responseJsonSchema") or _get(config, "responseSchema")
+        fmt = (
+            {"mimeType": _get(config, "responseMimeType"), "schema": schema}
+            if schema or _get(config, "responseMimeType")
+            else None
+        )
+        max_tokens = _get(config, "maxOutputTokens")
         return NeutralRequest(
             protocol=self.name,
             model=model or "",
             messages=tuple(messages),
-            system=_text(mapping_or_empty(body.get("systemInstruction"))) or None,
+            system=_text(mapping_or_empty(_get(body, "systemInstruction"))) or None,
             tools=tools,
             stream=False,
             body=body,
@@ -99,13 +114,16 @@ class GeminiAdapter(ProtocolAdapter):
             if calls and (index == 0 or previous.get("role", "user") != "user"):
                 raise self.make_error(
                     400,
-                    "Please ensure that function call turn comes immediately after a user turn or after a function response turn.",
+                    "Please ensure that function call turn comes immediately after a user turn or "
+                    "after a function response turn.",
                 )
             if responses:
                 expected = _parts_with(previous, "functionCall") if previous.get("role") == "model" else []
                 if not expected:
                     raise self.make_error(
-                        400, "Please ensure that function response turn comes immediately after a function call turn."
+                        400,
+                        "Please ensure that function response turn comes immediately after a "
+                        "function call turn.",
                     )
                 if len(responses) != len(expected):
                     raise self.make_error(
@@ -118,11 +136,15 @@ class GeminiAdapter(ProtocolAdapter):
                 for response in responses:
                     if response.get("id") and call_ids and response.get("id") not in call_ids:
                         raise self.make_error(
-                            400, f"Function response id '{response.get('id')}' does not match any function call id of the previous turn."
+                            400,
+                            f"Function response id '{response.get('id')}' does not match any "
+                            "function call id of the previous turn.",
                         )
                     if response.get("name") not in call_names:
                         raise self.make_error(
-                            400, f"Function response name '{response.get('name')}' does not match any function call name of the previous turn."
+                            400,
+                            f"Function response name '{response.get('name')}' does not match any "
+                            "function call name of the previous turn.",
                         )
             previous = content
 
@@ -145,7 +167,12 @@ class GeminiAdapter(ProtocolAdapter):
         prompt_only = {"promptTokenCount": usage.input_tokens, "totalTokenCount": usage.input_tokens}
 
         def chunk(candidate: dict[str, Any], metadata: dict[str, Any], terminal: bool = False) -> SSEEvent:
-            data = {"candidates": [candidate], "usageMetadata": metadata, "modelVersion": request.model, "responseId": response_id}
+            data = {
+                "candidates": [candidate],
+                "usageMetadata": metadata,
+                "modelVersion": request.model,
+                "responseId": response_id,
+            }
             return SSEEvent(data, terminal=terminal)
 
         def content(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -157,7 +184,10 @@ class GeminiAdapter(ProtocolAdapter):
                 chunk(content([{"text": piece, "thought": True}]), prompt_only)
                 for piece in split_text(reply.thinking, reply.chunk_size)
             )
-        events.extend(chunk(content([{"text": piece}]), prompt_only) for piece in split_text(reply.text, reply.chunk_size))
+        events.extend(
+            chunk(content([{"text": piece}]), prompt_only)
+            for piece in split_text(reply.text, reply.chunk_size)
+        )
         calls = _call_parts(reply)
         if calls:
             events.append(chunk(content(calls), prompt_only))
@@ -183,12 +213,24 @@ class GeminiAdapter(ProtocolAdapter):
         }
         details: list[dict[str, Any]] = []
         if code:
-            details.append({"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": code, "domain": "googleapis.com"})
+            details.append(
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": code,
+                    "domain": "googleapis.com",
+                }
+            )
         if retry_after is not None:
-            details.append({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{retry_after:g}s"})
+            details.append(
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{retry_after:g}s"}
+            )
         if details:
             error["details"] = details
-        all_headers = {**retry_headers(retry_after, with_ms=False), **should_retry_header(should_retry), **(headers or {})}
+        all_headers = {
+            **retry_headers(retry_after, with_ms=False),
+            **should_retry_header(should_retry),
+            **(headers or {}),
+        }
         return WireError(status, {"error": error}, all_headers)
 
     def auth_error(self) -> WireError:
@@ -210,12 +252,21 @@ def _parts(content: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [p for p in parts if isinstance(p, Mapping)] if isinstance(parts, list) else []
 
 
+def _get(mapping: Mapping[str, Any], camel: str) -> Any:
+    """A field by its lowerCamelCase name or its snake_case twin (Google's JSON accepts both)."""
+    if camel in mapping:
+        return mapping[camel]
+    return mapping.get(re.sub(r"[A-Z]", lambda m: "_" + m.group().lower(), camel))
+
+
 def _parts_with(content: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
-    return [mapping_or_empty(p.get(key)) for p in _parts(content) if key in p]
+    return [mapping_or_empty(_get(p, key)) for p in _parts(content) if _get(p, key) is not None]
 
 
 def _text(content: Mapping[str, Any], thought: bool = False) -> str:
-    return "".join(str(p["text"]) for p in _parts(content) if "text" in p and bool(p.get("thought")) == thought)
+    return "".join(
+        str(p["text"]) for p in _parts(content) if "text" in p and bool(p.get("thought")) == thought
+    )
 
 
 def _neutral_messages(content: Mapping[str, Any]) -> list[NeutralMessage]:
@@ -224,7 +275,11 @@ def _neutral_messages(content: Mapping[str, Any]) -> list[NeutralMessage]:
             ToolCall(str(c.get("name", "")), mapping_or_empty(c.get("args")), c.get("id"))
             for c in _parts_with(content, "functionCall")
         )
-        return [NeutralMessage("assistant", _text(content), tool_calls=calls, thinking=_text(content, True) or None)]
+        return [
+            NeutralMessage(
+                "assistant", _text(content), tool_calls=calls, thinking=_text(content, True) or None
+            )
+        ]
     results = tuple(
         ToolResult(r.get("id"), json.dumps(r.get("response"), ensure_ascii=False), r.get("name"))
         for r in _parts_with(content, "functionResponse")
@@ -242,7 +297,9 @@ def _call_parts(reply: Reply) -> list[dict[str, Any]]:
         args = call.parsed_arguments
         if args is None:
             continue  # reported as MALFORMED_FUNCTION_CALL by _candidate
-        part: dict[str, Any] = {"functionCall": {"id": call.id or new_id("", 8).lower(), "name": call.name, "args": args}}
+        part: dict[str, Any] = {
+            "functionCall": {"id": call.id or new_id("", 8).lower(), "name": call.name, "args": args}
+        }
         if reply.thinking is not None and not parts:
             part["thoughtSignature"] = reply.signature
         parts.append(part)
@@ -307,21 +364,30 @@ class GeminiServer(WireServer):
             if request.query.get("alt") == "sse":
                 return await self._serve_generation(self.adapter, request, model=model, stream=True)
             return await self._serve_simple(
-                self.adapter, request, lambda _: _raise(self.adapter.make_error(400, "Only alt=sse streaming is supported by this server."))
+                self.adapter,
+                request,
+                lambda _: _raise(
+                    self.adapter.make_error(400, "Only alt=sse streaming is supported by this server.")
+                ),
             )
         if action == "countTokens":
 
             def count(body: Mapping[str, Any]) -> dict[str, Any]:
-                request_body = mapping_or_empty(body.get("generateContentRequest")) or body
+                request_body = mapping_or_empty(_get(body, "generateContentRequest")) or body
                 neutral = self.adapter.parse(request_body, request.path, {}, model)
                 tokens = max(1, neutral.estimated_input_tokens())
-                return {"totalTokens": tokens, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": tokens}]}
+                return {
+                    "totalTokens": tokens,
+                    "promptTokensDetails": [{"modality": "TEXT", "tokenCount": tokens}],
+                }
 
             return await self._serve_simple(self.adapter, request, count)
         return await self._serve_simple(
             self.adapter,
             request,
-            lambda _: _raise(self.adapter.make_error(404, f"Method '{action}' is not found for models/{model}.")),
+            lambda _: _raise(
+                self.adapter.make_error(404, f"Method '{action}' is not found for models/{model}.")
+            ),
         )
 
 

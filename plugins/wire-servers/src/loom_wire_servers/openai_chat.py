@@ -29,7 +29,9 @@ class ChatCompletionsAdapter(OpenAIErrorMixin):
 
     name = "openai-chat"
 
-    def parse(self, body: Mapping[str, Any], path: str, headers: Mapping[str, str], model: str | None) -> NeutralRequest:
+    def parse(
+        self, body: Mapping[str, Any], path: str, headers: Mapping[str, str], model: str | None
+    ) -> NeutralRequest:
         system: list[str] = []
         messages: list[NeutralMessage] = []
         raw_messages = body.get("messages")
@@ -46,7 +48,7 @@ class ChatCompletionsAdapter(OpenAIErrorMixin):
                 )
                 if messages and messages[-1].role == "tool":
                     previous = messages.pop()
-                    messages.append(NeutralMessage("tool", tool_results=previous.tool_results + (result,)))
+                    messages.append(NeutralMessage("tool", tool_results=(*previous.tool_results, result)))
                 else:
                     messages.append(NeutralMessage("tool", tool_results=(result,)))
             else:
@@ -83,12 +85,16 @@ class ChatCompletionsAdapter(OpenAIErrorMixin):
         messages = body.get("messages")
         if not isinstance(messages, list):
             raise self.make_error(
-                400, "Missing required parameter: 'messages'.", param="messages", code="missing_required_parameter"
+                400,
+                "Missing required parameter: 'messages'.",
+                param="messages",
+                code="missing_required_parameter",
             )
         if not messages:
             raise self.make_error(
                 400,
-                "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+                "Invalid 'messages': empty array. Expected an array with minimum length 1, "
+                "but got an empty array instead.",
                 param="messages",
                 code="empty_array",
             )
@@ -120,7 +126,8 @@ class ChatCompletionsAdapter(OpenAIErrorMixin):
                 if call_id not in open_ids:
                     raise self.make_error(
                         400,
-                        f"Invalid parameter: 'tool_call_id' of '{call_id}' not found in 'tool_calls' of previous message.",
+                        f"Invalid parameter: 'tool_call_id' of '{call_id}' not found in "
+                        "'tool_calls' of previous message.",
                         param=f"messages.[{index}].tool_call_id",
                     )
                 if call_id in pending:
@@ -149,13 +156,22 @@ class ChatCompletionsAdapter(OpenAIErrorMixin):
         }
         if reply.tool_calls:
             message["tool_calls"] = [
-                {"id": _call_id(c), "type": "function", "function": {"name": c.name, "arguments": c.arguments_json}}
+                {
+                    "id": _call_id(c),
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": c.arguments_json},
+                }
                 for c in reply.tool_calls
             ]
         return {
             **self._shell(request, "chat.completion"),
             "choices": [
-                {"index": 0, "message": message, "logprobs": None, "finish_reason": _FINISH[reply.effective_stop_reason]}
+                {
+                    "index": 0,
+                    "message": message,
+                    "logprobs": None,
+                    "finish_reason": _FINISH[reply.effective_stop_reason],
+                }
             ],
             "usage": _usage(usage),
         }
@@ -210,7 +226,9 @@ class ChatCompletionsAdapter(OpenAIErrorMixin):
 def _tool_call(raw: Mapping[str, Any]) -> ToolCall:
     function = mapping_or_empty(raw.get("function"))
     arguments = function.get("arguments")
-    call = ToolCall(str(function.get("name", "")), arguments if isinstance(arguments, str) else "{}", raw.get("id"))
+    call = ToolCall(
+        str(function.get("name", "")), arguments if isinstance(arguments, str) else "{}", raw.get("id")
+    )
     parsed = call.parsed_arguments
     return ToolCall(call.name, parsed, call.id) if parsed is not None else call
 

@@ -25,7 +25,9 @@ class ResponsesAdapter(OpenAIErrorMixin):
     def __init__(self) -> None:
         self._calls_by_response: dict[str, set[str]] = {}
 
-    def parse(self, body: Mapping[str, Any], path: str, headers: Mapping[str, str], model: str | None) -> NeutralRequest:
+    def parse(
+        self, body: Mapping[str, Any], path: str, headers: Mapping[str, str], model: str | None
+    ) -> NeutralRequest:
         system = [text_of(body.get("instructions"))] if isinstance(body.get("instructions"), str) else []
         messages: list[NeutralMessage] = []
         raw_input = body.get("input")
@@ -36,14 +38,21 @@ class ResponsesAdapter(OpenAIErrorMixin):
                 call = _call_from_item(item)
                 if messages and messages[-1].role == "assistant":
                     last = messages.pop()
-                    messages.append(NeutralMessage("assistant", last.text, last.tool_calls + (call,), last.thinking))
+                    messages.append(
+                        NeutralMessage(
+                            "assistant",
+                            last.text,
+                            tool_calls=(*last.tool_calls, call),
+                            thinking=last.thinking,
+                        )
+                    )
                 else:
                     messages.append(NeutralMessage("assistant", tool_calls=(call,)))
             elif kind == "function_call_output":
                 result = ToolResult(str(item.get("call_id", "")), text_of(item.get("output")))
                 if messages and messages[-1].role == "tool":
                     previous = messages.pop()
-                    messages.append(NeutralMessage("tool", tool_results=previous.tool_results + (result,)))
+                    messages.append(NeutralMessage("tool", tool_results=(*previous.tool_results, result)))
                 else:
                     messages.append(NeutralMessage("tool", tool_results=(result,)))
             elif kind == "message":
@@ -55,7 +64,9 @@ class ResponsesAdapter(OpenAIErrorMixin):
                 else:
                     messages.append(NeutralMessage("user", text_of(item.get("content"))))
         tools = tuple(
-            ToolSpec(str(t.get("name", "")), str(t.get("description") or ""), mapping_or_empty(t.get("parameters")))
+            ToolSpec(
+                str(t.get("name", "")), str(t.get("description") or ""), mapping_or_empty(t.get("parameters"))
+            )
             for t in map(mapping_or_empty, body.get("tools") or [])
             if t.get("type") == "function"
         )
@@ -97,7 +108,9 @@ class ResponsesAdapter(OpenAIErrorMixin):
                 known.add(str(item.get("call_id")))
             elif item.get("type") == "function_call_output" and str(item.get("call_id")) not in known:
                 raise self.make_error(
-                    400, f"No tool call found for function call output with call_id {item.get('call_id')}.", param="input"
+                    400,
+                    f"No tool call found for function call output with call_id {item.get('call_id')}.",
+                    param="input",
                 )
 
     def render_json(self, request: NeutralRequest, reply: Reply, usage: Usage) -> dict[str, Any]:
@@ -115,34 +128,87 @@ class ResponsesAdapter(OpenAIErrorMixin):
         output: list[dict[str, Any]] = []
         for index, (item, pieces) in enumerate(self._output_items(reply)):
             where = {"item_id": item["id"], "output_index": index}
-            payloads.append(({"type": "response.output_item.added", "output_index": index, "item": _opening(item)}, False))
+            payloads.append(
+                ({"type": "response.output_item.added", "output_index": index, "item": _opening(item)}, False)
+            )
             if item["type"] == "reasoning":
-                part = {"type": "summary_text", "text": ""}
+                part: dict[str, Any] = {"type": "summary_text", "text": ""}
                 text = item["summary"][0]["text"]
-                payloads.append(({"type": "response.reasoning_summary_part.added", **where, "summary_index": 0, "part": part}, False))
+                payloads.append(
+                    (
+                        {
+                            "type": "response.reasoning_summary_part.added",
+                            **where,
+                            "summary_index": 0,
+                            "part": part,
+                        },
+                        False,
+                    )
+                )
                 payloads.extend(
-                    ({"type": "response.reasoning_summary_text.delta", **where, "summary_index": 0, "delta": p}, False)
+                    (
+                        {
+                            "type": "response.reasoning_summary_text.delta",
+                            **where,
+                            "summary_index": 0,
+                            "delta": p,
+                        },
+                        False,
+                    )
                     for p in pieces
                 )
-                payloads.append(({"type": "response.reasoning_summary_text.done", **where, "summary_index": 0, "text": text}, False))
-                payloads.append(({"type": "response.reasoning_summary_part.done", **where, "summary_index": 0, "part": {**part, "text": text}}, False))
+                payloads.append(
+                    (
+                        {
+                            "type": "response.reasoning_summary_text.done",
+                            **where,
+                            "summary_index": 0,
+                            "text": text,
+                        },
+                        False,
+                    )
+                )
+                payloads.append(
+                    (
+                        {
+                            "type": "response.reasoning_summary_part.done",
+                            **where,
+                            "summary_index": 0,
+                            "part": {**part, "text": text},
+                        },
+                        False,
+                    )
+                )
             elif item["type"] == "message":
                 part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
                 text = item["content"][0]["text"]
                 at = {**where, "content_index": 0}
                 payloads.append(({"type": "response.content_part.added", **at, "part": part}, False))
                 payloads.extend(
-                    ({"type": "response.output_text.delta", **at, "delta": p, "logprobs": []}, False) for p in pieces
+                    ({"type": "response.output_text.delta", **at, "delta": p, "logprobs": []}, False)
+                    for p in pieces
                 )
-                payloads.append(({"type": "response.output_text.done", **at, "text": text, "logprobs": []}, False))
-                payloads.append(({"type": "response.content_part.done", **at, "part": {**part, "text": text}}, False))
+                payloads.append(
+                    ({"type": "response.output_text.done", **at, "text": text, "logprobs": []}, False)
+                )
+                payloads.append(
+                    ({"type": "response.content_part.done", **at, "part": {**part, "text": text}}, False)
+                )
             else:
                 payloads.extend(
-                    ({"type": "response.function_call_arguments.delta", **where, "delta": p}, False) for p in pieces
+                    ({"type": "response.function_call_arguments.delta", **where, "delta": p}, False)
+                    for p in pieces
                 )
-                done = {"type": "response.function_call_arguments.done", **where, "arguments": item["arguments"], "name": item["name"]}
+                done = {
+                    "type": "response.function_call_arguments.done",
+                    **where,
+                    "arguments": item["arguments"],
+                    "name": item["name"],
+                }
                 payloads.append((done, False))
-            payloads.append(({"type": "response.output_item.done", "output_index": index, "item": item}, False))
+            payloads.append(
+                ({"type": "response.output_item.done", "output_index": index, "item": item}, False)
+            )
             output.append(item)
         self._remember(response["id"], output)
         final = self._finish(response, reply, output, usage)
@@ -165,10 +231,21 @@ class ResponsesAdapter(OpenAIErrorMixin):
         items: list[tuple[dict[str, Any], list[str]]] = []
         if reply.thinking is not None:
             summary = [{"type": "summary_text", "text": reply.thinking}]
-            items.append(({"id": new_id("rs_", 32), "type": "reasoning", "summary": summary}, split_text(reply.thinking, reply.chunk_size)))
+            items.append(
+                (
+                    {"id": new_id("rs_", 32), "type": "reasoning", "summary": summary},
+                    split_text(reply.thinking, reply.chunk_size),
+                )
+            )
         if reply.text:
             content = [{"type": "output_text", "text": reply.text, "annotations": [], "logprobs": []}]
-            message = {"id": new_id("msg_", 32), "type": "message", "status": "completed", "role": "assistant", "content": content}
+            message = {
+                "id": new_id("msg_", 32),
+                "type": "message",
+                "status": "completed",
+                "role": "assistant",
+                "content": content,
+            }
             items.append((message, split_text(reply.text, reply.chunk_size)))
         for call in reply.tool_calls:
             item = {
@@ -215,7 +292,9 @@ class ResponsesAdapter(OpenAIErrorMixin):
             "metadata": body.get("metadata") or {},
         }
 
-    def _finish(self, response: dict[str, Any], reply: Reply, output: list[dict[str, Any]], usage: Usage) -> dict[str, Any]:
+    def _finish(
+        self, response: dict[str, Any], reply: Reply, output: list[dict[str, Any]], usage: Usage
+    ) -> dict[str, Any]:
         reason = _INCOMPLETE.get(reply.effective_stop_reason)
         return {
             **response,
@@ -225,7 +304,10 @@ class ResponsesAdapter(OpenAIErrorMixin):
             "output": output,
             "usage": {
                 "input_tokens": usage.input_tokens,
-                "input_tokens_details": {"cached_tokens": usage.cache_read_tokens, "cache_write_tokens": usage.cache_write_tokens},
+                "input_tokens_details": {
+                    "cached_tokens": usage.cache_read_tokens,
+                    "cache_write_tokens": usage.cache_write_tokens,
+                },
                 "output_tokens": usage.output_tokens,
                 "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
                 "total_tokens": usage.total_tokens,
@@ -244,6 +326,10 @@ def _opening(item: dict[str, Any]) -> dict[str, Any]:
 
 def _call_from_item(item: Mapping[str, Any]) -> ToolCall:
     arguments = item.get("arguments")
-    call = ToolCall(str(item.get("name", "")), arguments if isinstance(arguments, str) else "{}", str(item.get("call_id", "")))
+    call = ToolCall(
+        str(item.get("name", "")),
+        arguments if isinstance(arguments, str) else "{}",
+        str(item.get("call_id", "")),
+    )
     parsed = call.parsed_arguments
     return ToolCall(call.name, parsed, call.id) if parsed is not None else call

@@ -64,7 +64,12 @@ class OpenAIServer(WireServer):
         return await self._serve_generation(self.responses, request)
 
     def _model(self, model_id: str) -> dict[str, Any]:
-        return {"id": model_id, "object": "model", "created": int(time.time()), "owned_by": "loom-wire-servers"}
+        return {
+            "id": model_id,
+            "object": "model",
+            "created": int(time.time()),
+            "owned_by": "loom-wire-servers",
+        }
 
     async def _list_models(self, request: web.Request) -> web.StreamResponse:
         return await self._serve_simple(
@@ -77,7 +82,9 @@ class OpenAIServer(WireServer):
         def lookup(_: Any) -> dict[str, Any]:
             if model_id not in self.models:
                 raise self.chat.make_error(
-                    404, f"The model '{model_id}' does not exist or you do not have access to it.", code="model_not_found"
+                    404,
+                    f"The model '{model_id}' does not exist or you do not have access to it.",
+                    code="model_not_found",
                 )
             return self._model(model_id)
 

@@ -100,7 +100,9 @@ class ProtocolAdapter(ABC):
     name: str = ""
 
     @abstractmethod
-    def parse(self, body: Mapping[str, Any], path: str, headers: Mapping[str, str], model: str | None) -> NeutralRequest:
+    def parse(
+        self, body: Mapping[str, Any], path: str, headers: Mapping[str, str], model: str | None
+    ) -> NeutralRequest:
         """Build the neutral view of a request (raise :class:`WireError` if unusable)."""
 
     @abstractmethod

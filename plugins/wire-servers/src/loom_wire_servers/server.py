@@ -250,7 +250,9 @@ class WireServer(ABC):
     def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     async def __aenter__(self) -> Self:
@@ -313,7 +315,11 @@ class WireServer(ABC):
         return web.json_response(error.body, status=error.status, headers=headers)
 
     async def _serve_generation(
-        self, adapter: ProtocolAdapter, request: web.Request, model: str | None = None, stream: bool | None = None
+        self,
+        adapter: ProtocolAdapter,
+        request: web.Request,
+        model: str | None = None,
+        stream: bool | None = None,
     ) -> web.StreamResponse:
         """Record, validate, consult the script and answer one generation request."""
         recorded, body = await self._record(request)
