@@ -284,3 +284,52 @@ def test_unknown_tool_and_close_match_are_fed_back() -> None:
     harness.run_sync("t")
     result = harness.model.requests[1].messages[-1].tool_results[0]
     assert result.is_error and "did you mean 'lookup'" in result.content
+
+
+async def test_cancel_before_start_is_not_lost() -> None:
+    harness = LoomHarness(["never"])
+    run = harness.runtime.create_session().create_task("t")
+    started = run.start()
+    started.cancel()
+    result = await started.wait()
+    assert result.status == "cancelled" and harness.model.requests == []
+    from loom.errors import RunCancelled
+
+    with pytest.raises(RunCancelled):
+        result.raise_for_status()
+
+
+def test_plan_mode_never_runs_a_mutating_tool_even_without_veto_plugins() -> None:
+    writes: list[str] = []
+
+    @tool(effects={"mutate"})
+    def save(text: str) -> str:
+        """Save text."""
+        writes.append(text)
+        return "saved"
+
+    class P:
+        @hookimpl
+        def loom_register_tools(self) -> list[Any]:
+            return [save, lookup]
+
+    harness = LoomHarness([[call("save", text="x"), call("lookup", key="capital")], "planned"],
+                          plugins=[P()], profile=AgentProfile(mode="PLAN"))
+    result = harness.run_sync("t")
+    assert result.ok and writes == []
+    saved, looked = harness.model.requests[1].messages[-1].tool_results
+    assert saved.is_error and "PLAN mode" in saved.content
+    assert looked.content == "Paris"
+
+
+def test_unknown_profile_key_has_close_match(tmp_path: Any) -> None:
+    (tmp_path / "loom.toml").write_text('[profile]\nmax_step = 3\n')
+    with pytest.raises(Exception, match=r"loom.toml:2: profile.max_step.*did you mean 'max_steps'"):
+        AgentRuntime(provider=ScriptedModel([]), config=load_config(start=tmp_path, environ={}),
+                     entry_points=False)
+
+
+def test_misspelt_stage_name_fails_at_start_up() -> None:
+    with pytest.raises(Exception, match="no compression record named 'snpi'"):
+        AgentRuntime(provider=ScriptedModel([]), entry_points=False,
+                     config=load_config(data={"stages": {"compression": ["snpi"]}}, environ={}))

@@ -24,6 +24,8 @@ from collections.abc import Coroutine, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pydantic import ValidationError
+
 from loom.config import LoomConfig, load_config
 from loom.errors import LoomError, StageError, did_you_mean
 from loom.messages import Message
@@ -75,16 +77,28 @@ class AgentRuntime:
         self.provider = self._resolve_provider(provider)
         self.sessions: dict[str, Session] = {}
         self.store: RunStore | None = self._build_store()
+        self._check_stage_names()
         self._store_open = False
         self._store_lock: asyncio.Lock | None = None
 
     def _profile_from_config(self) -> AgentProfile:
         values = dict(self.config.data.profile)
         preset = values.pop("preset", "default")
+        known = set(AgentProfile.model_fields) | {"preset"}
+        for key in values:
+            if key not in known:
+                raise self.config.error(
+                    f"unknown profile field{did_you_mean(key, known)}; allowed: "
+                    f"{', '.join(sorted(known))}", f"profile.{key}")
         try:
             return AgentProfile.from_preset(preset, **values)
-        except Exception as exc:
-            raise self.config.error(str(exc), "profile") from None
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            key = ".".join(str(p) for p in err["loc"])
+            raise self.config.error(f"{err['msg']} (got {err.get('input')!r})",
+                                    f"profile.{key}") from None
+        except LoomError as exc:
+            raise self.config.error(str(exc), "profile.preset") from None
 
     # --------------------------------------------------------------- providers
 
@@ -140,6 +154,14 @@ class AgentRuntime:
                     f"installed: {', '.join(sorted(records)) or 'none'}", f"stages.{stage}")
             chosen.append(records[name])
         return chosen
+
+    def _check_stage_names(self) -> None:
+        """Fail at start-up (not at the first run) on a misspelt ``[stages]`` name."""
+        stages = self.config.stages
+        for stage, names in (("compression", stages.compression), ("sensors", stages.sensors),
+                             ("event_sinks", stages.event_sinks),
+                             ("tool_sources", stages.tool_sources)):
+            self._selected(stage, names, False)
 
     def build_compressors(self) -> list[tuple[CompressorRecord, Any]]:
         """Compression levels for one run, in ``[stages] compression`` order

@@ -40,8 +40,10 @@ DEFAULT_SHARES: dict[str, float] = {
 }
 
 # Characters per token by content type, before calibration. Prose tokenises
-# coarser than JSON, code and identifiers.
-_CHARS_PER_TOKEN = {"text": 4.0, "json": 3.0, "tool_output": 3.4, "thinking": 4.0}
+# coarser than JSON, code and identifiers; pinned working state (fact ledgers,
+# notes full of paths, numbers and identifiers) is counted like JSON.
+_CHARS_PER_TOKEN = {"text": 4.0, "json": 3.0, "tool_output": 3.4, "thinking": 4.0, "pinned": 3.0}
+_PINNED_EXTRA = 1 / _CHARS_PER_TOKEN["pinned"] - 1 / _CHARS_PER_TOKEN["text"]
 _MESSAGE_OVERHEAD = 4
 _IMAGE_TOKENS = 1000
 
@@ -182,6 +184,10 @@ class ContextWindow:
         self._history_sum = (history, len(history), history[-1] if history else None, total)
         return total
 
+    def raw_pinned_extra(self) -> float:
+        """What pinned state adds to its prose estimate (it is denser than prose)."""
+        return sum(len(k) + len(v) + 4 for k, v in self.pinned.items()) * _PINNED_EXTRA
+
     def raw_tools(self) -> float:
         """Uncalibrated estimate of the tool declarations (cached per tool list)."""
         owner, length, total = self._tools_sum
@@ -198,7 +204,7 @@ class ContextWindow:
             "system": round((est.raw_text(self.system) + self.raw_tools()) * f),
             "skill": round(sum(map(len, self.skills)) / 4.0 * f),
             "memory": round(sum(map(len, self.memory)) / 4.0 * f),
-            "working": round(est.raw_text(self.working_text()) * f),
+            "working": round((est.raw_text(self.working_text()) + self.raw_pinned_extra()) * f),
             "history": round(self.raw_history() * f),
         }
 
@@ -209,7 +215,8 @@ class ContextWindow:
     def raw_request_estimate(self) -> float:
         """Uncalibrated estimate of the whole prompt, for calibration."""
         est = self.estimator
-        return est.raw_text(self.system_prompt()) + self.raw_tools() + self.raw_history()
+        return (est.raw_text(self.system_prompt()) + self.raw_pinned_extra() + self.raw_tools()
+                + self.raw_history())
 
     def pressure(self) -> float:
         """ρ = tokens in use / budget."""

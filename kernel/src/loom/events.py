@@ -14,18 +14,19 @@ from pydantic import BaseModel, Field
 
 #: Event kinds the kernel emits, with what ``data`` holds.
 EVENT_KINDS: dict[str, str] = {
-    "run.started": "goal, profile",
-    "run.finished": "status (succeeded|failed|cancelled|stopped), output, reason",
+    "run.started": "goal, profile, mode",
+    "run.resumed": "step, phase (of the last committed checkpoint)",
+    "run.finished": "status (succeeded|failed|cancelled|stopped), output, reason, error, steps",
     "step.started": "step",
     "step.finished": "step, tool_calls",
     "reason.started": "step, messages, tools",
-    "reason.finished": "step, stop_reason, usage, text",
+    "reason.finished": "step, stop_reason, usage, provider, text",
     "reason.delta": "step, kind, text (streamed fragment)",
     "act.proposed": "call_id, tool, arguments",
-    "act.verdict": "call_id, tool, decision, reason, tier, plugin, rule, arguments",
+    "act.verdict": "call_id, tool, decision, reason, tier, plugin, rule, risk, arguments",
     "act.finished": "call_id, tool, is_error, content (truncated)",
     "approval.requested": "approval_id, call_id, tool, arguments, reason, risk",
-    "approval.resolved": "approval_id, approved, by, reason",
+    "approval.resolved": "approval_id, approved, by, reason, always",
     "observe.pressure": "step, tokens, budget, pressure, partitions",
     "context.edited": "level, tokens_before, tokens_after, reason, restore_refs",
     "context.edit_rejected": "level, violation",
@@ -33,7 +34,7 @@ EVENT_KINDS: dict[str, str] = {
     "artifact.attached": "name, media_type, size, digest",
     "plugin.error": "plugin, hook, error",
     "provider.error": "provider, error, retryable",
-    "run.stopping": "reason, plugin",
+    "run.stopping": "reason",
 }
 
 

@@ -289,8 +289,9 @@ class PluginManager:
         for name in self.config.settings:
             if name not in models:
                 raise self.config.error(
-                    f"no installed plugin reads these settings{did_you_mean(name, models)}; "
-                    f"known: {', '.join(sorted(models)) or 'none'}",
+                    f"no loaded plugin reads these settings{did_you_mean(name, models)}; "
+                    f"known: {', '.join(sorted(models)) or 'none'} (if they belong to a disabled "
+                    "plugin, remove them or enable it again)",
                     f"settings.{name}",
                 )
         for name, model in models.items():

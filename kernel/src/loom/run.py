@@ -25,19 +25,21 @@ from loom.errors import (
     LoomError,
     PluginError,
     ProviderError,
+    RunCancelled,
     did_you_mean,
 )
 from loom.events import Event
 from loom.invariants import ContextEdit, check_edit
 from loom.messages import ContentBlock, Message, ToolCallBlock, ToolResultBlock
 from loom.records import CompressorRecord, ToolRecord
-from loom.requests import ModelRequest, ModelResponse, StreamDelta, ToolSpec, Usage
-from loom.verdicts import ProposedAction
+from loom.requests import Effect, ModelRequest, ModelResponse, StreamDelta, ToolSpec, Usage
+from loom.verdicts import ProposedAction, Verdict
 
 if TYPE_CHECKING:
     from loom.api import AgentRuntime, Session
     from loom.profile import AgentProfile
 
+_READ_ONLY = frozenset({Effect.READ})
 RunStatus = Literal["pending", "running", "paused", "succeeded", "failed", "cancelled", "stopped"]
 _FINAL = ("succeeded", "failed", "cancelled", "stopped")
 
@@ -82,7 +84,10 @@ class RunResult:
         return self.status == "succeeded"
 
     def raise_for_status(self) -> RunResult:
-        """Raise a LoomError unless the run succeeded; returns self otherwise."""
+        """Raise unless the run succeeded (RunCancelled when it was cancelled,
+        LoomError otherwise); returns self when it succeeded."""
+        if self.status == "cancelled":
+            raise RunCancelled(f"run {self.run_id} cancelled: {self.reason}")
         if not self.ok:
             raise LoomError(f"run {self.run_id} {self.status}: {self.error or self.reason}")
         return self
@@ -126,6 +131,7 @@ class Run:
         self._sinks: list[tuple[str, Any]] = []
         self._sources: list[Any] = []
         self._resume_phase: str | None = None
+        self._cancel_requested = False
         self.persistence = Persistence(self.runtime.store, self)
 
     def __repr__(self) -> str:
@@ -175,11 +181,10 @@ class Run:
             yield item
 
     def cancel(self) -> None:
-        """Cancel the run; it ends with status ``cancelled``."""
-        if self._task is not None and not self._task.done():
+        """Cancel the run; it ends with status ``cancelled`` (also before it starts)."""
+        self._cancel_requested = True
+        if self._task is not None and not self._task.done() and self.status != "pending":
             self._task.cancel()
-        elif self._task is None:
-            self.status = "cancelled"
 
     @property
     def pending_approvals(self) -> list[Approval]:
@@ -264,6 +269,8 @@ class Run:
         status: RunStatus = "failed"
         reason = error = ""
         try:
+            if self._cancel_requested:
+                raise asyncio.CancelledError
             await self.runtime.open_store()
             await self._setup()
             await self.persistence.begin()
@@ -414,7 +421,7 @@ class Run:
 
     def _request(self) -> ModelRequest:
         return ModelRequest(
-            model=self.profile.model or "",
+            model=self.profile.model or self.runtime.config.stages.model or "",
             system=self.window.system_prompt(),
             messages=list(self.window.history),
             tools=self.window.tools,
@@ -514,6 +521,17 @@ class Run:
         return None
 
     async def _judge(self, call: ToolCallBlock, spec: ToolSpec) -> bool:
+        if self.profile.mode == "PLAN" and not spec.effects <= _READ_ONLY:
+            # Invariant, whatever plugins are installed: PLAN mode runs no mutating tool.
+            effects = ", ".join(sorted(e.value for e in spec.effects))
+            verdict = Verdict.deny(f"PLAN mode runs only read-only tools; {call.name!r} may {effects}",
+                                   tier="kernel", plugin="kernel", rule="plan-mode")
+            await self.emit("act.verdict", call_id=call.id, tool=call.name, decision="deny",
+                            reason=verdict.reason, tier="kernel", plugin="kernel", rule="plan-mode",
+                            risk=1.0, arguments=call.arguments)
+            self._denied[call.id] = _error(
+                call, f"Not run: denied by kernel rule plan-mode: {verdict.reason}")
+            return False
         action = ProposedAction(call_id=call.id, tool=call.name, arguments=call.arguments,
                                 spec=spec, mode=self.profile.mode)
         verdict, verdicts = await self._dispatch.veto(
