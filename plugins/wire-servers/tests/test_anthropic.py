@@ -229,3 +229,12 @@ def test_max_tokens_is_required() -> None:
             assert error.code == 400
             expected = {"type": "invalid_request_error", "message": "max_tokens: Field required"}
             assert json.loads(error.read())["error"] == expected
+
+
+def test_error_event_inside_the_stream() -> None:
+    with AnthropicServer(script=[Fault.stream_error(529, after_events=2)]) as server:
+        # The HTTP status was 200, so the SDK raises its generic status error carrying the type.
+        with pytest.raises(anthropic.APIStatusError) as info:
+            for _ in create(server, stream=True):
+                pass
+        assert info.value.type == "overloaded_error"

@@ -210,3 +210,10 @@ def test_api_key_is_enforced_when_configured() -> None:
             generate(server)
         with genai.Client(api_key="right", http_options=types.HttpOptions(base_url=server.base_url)) as good:
             assert good.models.generate_content(model=MODEL, contents="hi").text == "ok"
+
+
+def test_error_inside_the_stream() -> None:
+    with GeminiServer(script=[Fault.stream_error(503, after_events=1)]) as server:
+        with pytest.raises(errors.ServerError) as info:
+            list(stream(server))
+        assert info.value.status == "UNAVAILABLE"

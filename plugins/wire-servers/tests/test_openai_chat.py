@@ -210,3 +210,10 @@ def test_models_endpoint() -> None:
         assert client(server).models.retrieve("gpt-test").id == "gpt-test"
         with pytest.raises(openai.NotFoundError):
             client(server).models.retrieve("nope")
+
+
+def test_error_inside_the_stream() -> None:
+    with OpenAIServer(script=[Fault.stream_error(500, "mid-stream failure", after_events=2)]) as server:
+        with pytest.raises(openai.APIError, match="mid-stream failure"):
+            for _ in create(server, stream=True):
+                pass

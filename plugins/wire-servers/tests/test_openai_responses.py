@@ -151,3 +151,10 @@ def test_max_tokens_gives_incomplete_response() -> None:
         response = create(server)
         assert response.status == "incomplete"
         assert response.incomplete_details.reason == "max_output_tokens"
+
+
+def test_error_event_inside_the_stream() -> None:
+    with OpenAIServer(script=[Fault.stream_error(429, "slow down", after_events=2)]) as server:
+        events = list(create(server, stream=True))
+        assert [e.type for e in events] == ["response.created", "response.in_progress", "error"]
+        assert (events[-1].message, events[-1].code) == ("slow down", "rate_limit_exceeded")

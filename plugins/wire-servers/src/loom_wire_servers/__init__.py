@@ -16,6 +16,7 @@ from .gemini_server import GeminiServer
 from .neutral import NeutralMessage, NeutralRequest, RecordedRequest, ToolResult, ToolSpec
 from .openai_server import OpenAIServer
 from .script import Fault, Reply, Script, ScriptItem, StopReason, ToolCall, Usage
+from .scriptfile import load_script
 from .server import WireServer
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "ToolSpec",
     "Usage",
     "WireServer",
+    "load_script",
 ]
 
 __version__ = "0.1.0"

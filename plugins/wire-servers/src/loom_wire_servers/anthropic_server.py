@@ -238,6 +238,9 @@ class AnthropicAdapter(ProtocolAdapter):
         }
         return WireError(status, body, all_headers)
 
+    def stream_error_event(self, error: WireError, sequence_number: int) -> SSEEvent:
+        return SSEEvent({"type": "error", "error": error.body["error"]}, event="error")
+
     def context_overflow(self, request: NeutralRequest, tokens: int | None, limit: int | None) -> WireError:
         limit = limit or _CONTEXT_WINDOW
         tokens = tokens if tokens is not None else limit + max(1, request.estimated_input_tokens())

@@ -218,6 +218,17 @@ class ResponsesAdapter(OpenAIErrorMixin):
             for number, (payload, terminal) in enumerate(payloads)
         ]
 
+    def stream_error_event(self, error: WireError, sequence_number: int) -> SSEEvent:
+        detail = error.body["error"]
+        data = {
+            "type": "error",
+            "code": detail.get("code") or detail.get("type"),
+            "message": detail["message"],
+            "param": detail.get("param"),
+            "sequence_number": sequence_number,
+        }
+        return SSEEvent(data, event="error")
+
     def context_overflow(self, request: NeutralRequest, tokens: int | None, limit: int | None) -> WireError:
         return self.make_error(
             400,

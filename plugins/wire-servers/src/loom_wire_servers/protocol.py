@@ -152,6 +152,10 @@ class ProtocolAdapter(ABC):
             headers=fault.headers,
         )
 
+    def stream_error_event(self, error: WireError, sequence_number: int) -> SSEEvent:
+        """The in-stream form of ``error`` (default: its JSON body as a ``data:`` event)."""
+        return SSEEvent(error.body)
+
     def auth_error(self) -> WireError:
         """The error for a request without the expected API key."""
         return self.make_error(401, self.default_message(401))

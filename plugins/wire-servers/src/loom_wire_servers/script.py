@@ -31,7 +31,7 @@ StopReason: TypeAlias = Literal["end_turn", "tool_use", "max_tokens", "stop_sequ
 """Why the model stopped, in neutral terms; each protocol maps it to its own value."""
 
 FaultKind: TypeAlias = Literal[
-    "status", "context_overflow", "reset", "disconnect", "truncated", "slow_first_byte"
+    "status", "context_overflow", "reset", "disconnect", "truncated", "slow_first_byte", "stream_error"
 ]
 
 
@@ -205,6 +205,37 @@ class Fault:
         if after_events < 0:
             raise ValueError("after_events must be >= 0")
         return cls(kind="reset", after_events=after_events, reply=reply or _DEFAULT_PARTIAL)
+
+    @classmethod
+    def stream_error(
+        cls,
+        status_code: int = 529,
+        message: str | None = None,
+        *,
+        after_events: int = 1,
+        error_type: str | None = None,
+        reply: Reply | None = None,
+    ) -> Fault:
+        """Start a 200 SSE stream, then report an error *inside* it and end the stream.
+
+        After ``after_events`` events of ``reply``, the protocol's in-stream error is
+        sent: Anthropic ``event: error`` (``overloaded_error`` for 529), OpenAI Chat
+        ``data: {"error": ...}``, Responses ``event: error``, Gemini
+        ``data: {"error": ...}``. ``status_code`` picks the error type. Non-streaming
+        requests get the plain HTTP error instead.
+        """
+        if after_events < 0:
+            raise ValueError("after_events must be >= 0")
+        if not 400 <= status_code <= 599:
+            raise ValueError("status_code must be an HTTP error status (400-599)")
+        return cls(
+            kind="stream_error",
+            status_code=status_code,
+            message=message,
+            error_type=error_type,
+            after_events=after_events,
+            reply=reply or _DEFAULT_PARTIAL,
+        )
 
     @classmethod
     def disconnect(cls) -> Fault:

@@ -354,6 +354,8 @@ class WireServer(ABC):
             _abort(request)
             return web.Response()
         assert item.reply is not None
+        if item.kind == "stream_error" and not neutral.stream:
+            return self._error_response(adapter, adapter.fault_error(item))
         if item.kind == "slow_first_byte":
             await asyncio.sleep(item.delay)
             return await self._reply(adapter, request, neutral, item.reply)
@@ -397,6 +399,9 @@ class WireServer(ABC):
                 events = events[: max(0, len(events) - fault.drop_events)]
             else:
                 events = [e for e in events if not e.terminal]
+        if fault is not None and fault.kind == "stream_error":
+            kept = events[: fault.after_events]
+            events = [*kept, adapter.stream_error_event(adapter.fault_error(fault), len(kept))]
         reset_after = fault.after_events if fault is not None and fault.kind == "reset" else None
         response = web.StreamResponse(status=200, headers=adapter.response_headers())
         response.content_type = "text/event-stream"
