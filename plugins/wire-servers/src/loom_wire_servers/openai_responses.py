@@ -14,6 +14,7 @@ from .server import mapping_or_empty
 
 __all__ = ["ResponsesAdapter"]
 
+_REMEMBERED_RESPONSES = 10_000
 _INCOMPLETE = {"max_tokens": "max_output_tokens", "content_filter": "content_filter"}
 
 
@@ -271,6 +272,8 @@ class ResponsesAdapter(OpenAIErrorMixin):
         return items
 
     def _remember(self, response_id: str, output: list[dict[str, Any]]) -> None:
+        if len(self._calls_by_response) >= _REMEMBERED_RESPONSES:
+            del self._calls_by_response[next(iter(self._calls_by_response))]  # forget the oldest
         self._calls_by_response[response_id] = {o["call_id"] for o in output if o["type"] == "function_call"}
 
     def _shell(self, request: NeutralRequest) -> dict[str, Any]:

@@ -325,7 +325,10 @@ class WireServer(ABC):
         recorded, body = await self._record(request)
         try:
             self._check_access(adapter, request, body)
-            neutral = adapter.parse(body, recorded.path, recorded.headers, model)
+            try:
+                neutral = adapter.parse(body, recorded.path, recorded.headers, model)
+            except (TypeError, ValueError, KeyError, AttributeError) as exc:
+                raise adapter.make_error(400, f"The request body could not be understood: {exc}") from exc
             if stream is not None and neutral.stream != stream:
                 neutral = _with_stream(neutral, stream)
             if self.validate:
