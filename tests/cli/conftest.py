@@ -22,10 +22,14 @@ def cli_env() -> dict[str, str]:
     return env
 
 
+#: Only this task's plugins take part, whatever else is installed.
+ONLY_OURS = '[plugins]\nenable = ["events-console", "loop-guard"]\n'
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """An empty project folder with its own (empty) loom.toml."""
-    (tmp_path / "loom.toml").write_text("")
+    """A project folder whose loom.toml enables only the console and loop-guard plugins."""
+    (tmp_path / "loom.toml").write_text(ONLY_OURS)
     (tmp_path / "notes.txt").write_text("hello\n")
     return tmp_path
 

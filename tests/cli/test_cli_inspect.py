@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 Loom = Callable[..., subprocess.CompletedProcess[str]]
+ONLY_OURS = '[plugins]\nenable = ["events-console", "loop-guard"]\n'
 
 
 def test_help_lists_commands_and_exit_codes(loom: Loom) -> None:
@@ -99,6 +100,7 @@ def test_unknown_plugin_in_disable_exits_2_with_did_you_mean(project: Path, loom
 
 def test_config_check_prints_the_validated_settings(project: Path, loom: Loom) -> None:
     (project / "loom.toml").write_text(
+        '[plugins]\nenable = ["events-console", "loop-guard"]\n\n'
         '[stages]\nevent_sinks = ["jsonl"]\n\n'
         '[profile]\nmax_total_tokens = 5000\n\n'
         '[settings.loop-guard]\nrepeat_limit = 4\n\n'
@@ -119,16 +121,16 @@ def test_config_check_prints_the_validated_settings(project: Path, loom: Loom) -
 
 def test_config_check_reports_bad_settings_and_stages(project: Path, loom: Loom) -> None:
     toml = project / "loom.toml"
-    toml.write_text('[settings.loop-guard]\nrepeat_limit = 1\n')
+    toml.write_text(ONLY_OURS + '[settings.loop-guard]\nrepeat_limit = 1\n')
     done = loom("config", "check")
     assert done.returncode == 2
-    assert f"{toml}:2: settings.loop-guard.repeat_limit:" in done.stderr
+    assert f"{toml}:4: settings.loop-guard.repeat_limit:" in done.stderr
     assert "greater than or equal to 2" in done.stderr
-    toml.write_text('[stages]\nevent_sinks = ["consol"]\n')
+    toml.write_text(ONLY_OURS + '[stages]\nevent_sinks = ["consol"]\n')
     done = loom("config", "check")
     assert done.returncode == 2
     assert "stages.event_sinks: no event_sinks record named 'consol' (did you mean 'console'?)" \
         in done.stderr
-    toml.write_text('[profile]\npreset = "quik"\n')
+    toml.write_text(ONLY_OURS + '[profile]\npreset = "quik"\n')
     done = loom("config", "check")
     assert done.returncode == 2 and "unknown preset 'quik' (did you mean 'quick'?)" in done.stderr

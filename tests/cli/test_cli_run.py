@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import signal
 import subprocess
@@ -26,9 +27,12 @@ def loom_veto(action, run):
 '''
 
 
-def with_veto_ask(project: Path, extra: str = "") -> None:
+ONLY_OURS = '[plugins]\nenable = ["events-console", "loop-guard"]\n'
+
+
+def with_veto_ask(project: Path) -> None:
     (project / "veto_ask.py").write_text(VETO_ASK)
-    (project / "loom.toml").write_text('[plugins]\npaths = ["veto_ask.py"]\n' + extra)
+    (project / "loom.toml").write_text(ONLY_OURS + 'paths = ["veto_ask.py"]\n')
 
 
 def test_demo_run_prints_progress_and_the_answer(loom: Loom) -> None:
@@ -44,7 +48,7 @@ def test_demo_run_prints_progress_and_the_answer(loom: Loom) -> None:
     assert "step 1\n" in err and "step 2\n" in err
     assert '  -> demo_list_dir(path=".")' in err
     assert "  <- demo_list_dir ok: loom.toml notes.txt" in err
-    assert "  context pressure 0.00" in err
+    assert re.search(r"\n  context pressure 0\.\d\d \([\d,]+/[\d,]+ tokens\)\n", err)
     assert "run succeeded after 2 step(s)" in err
 
 
@@ -122,7 +126,8 @@ def test_no_provider_exits_4(loom: Loom) -> None:
 
 
 def test_blocked_console_plugin_falls_back_to_plain_progress(project: Path, loom: Loom) -> None:
-    (project / "loom.toml").write_text('[plugins]\ndisable = ["events-console"]\n')
+    (project / "loom.toml").write_text(
+        '[plugins]\nenable = ["loop-guard"]\ndisable = ["events-console"]\n')
     done = loom("run", "--demo", "list files")
     assert done.returncode == 0, done.stderr
     assert "[0] run.started {'goal': 'list files'" in done.stderr
@@ -130,7 +135,7 @@ def test_blocked_console_plugin_falls_back_to_plain_progress(project: Path, loom
 
 
 def test_console_sink_in_stages_replaces_the_builtin_display(project: Path, loom: Loom) -> None:
-    (project / "loom.toml").write_text('[stages]\nevent_sinks = ["console", "jsonl"]\n')
+    (project / "loom.toml").write_text(ONLY_OURS + '\n[stages]\nevent_sinks = ["console", "jsonl"]\n')
     done = loom("run", "--demo", "list files")
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("run started: list files") == 1
