@@ -108,6 +108,7 @@ async def test_token_budget_from_profile_stops_the_run() -> None:
     assert result.reason.startswith("token budget exhausted: 1,000 of 1,000 tokens used")
     assert result.steps == 2
     assert "run.stopping" in h.event_kinds()
+    assert "delta.injected" not in h.event_kinds()  # no warning once the budget is gone
 
 
 async def test_settings_override_the_profile_budget() -> None:

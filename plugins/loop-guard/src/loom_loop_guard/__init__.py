@@ -107,8 +107,8 @@ def loom_collect_injections(run: Any) -> list[str] | None:
             BudgetUse("max_steps", run.step, run.profile.max_steps, "steps")]
     notes = []
     for use in uses:
-        if use.key in state.warned or use.fraction < settings.warn_at:
-            continue
+        if use.key in state.warned or use.fraction < settings.warn_at or use.exhausted:
+            continue  # an exhausted budget stops the run before the model reads a warning
         state.warned.add(use.key)
         notes.append(f"Budget warning: {use.describe()} used ({use.fraction:.0%} of the "
                      f"{budget_name(use.key)}). Wrap up now: finish the most important part "
