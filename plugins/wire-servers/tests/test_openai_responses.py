@@ -158,3 +158,12 @@ def test_error_event_inside_the_stream() -> None:
         events = list(create(server, stream=True))
         assert [e.type for e in events] == ["response.created", "response.in_progress", "error"]
         assert (events[-1].message, events[-1].code) == ("slow down", "rate_limit_exceeded")
+
+
+def test_400_not_retried_and_500_typed() -> None:
+    with OpenAIServer(script=[Fault.status(400, "bad input"), Fault.status(500)]) as server:
+        with pytest.raises(openai.BadRequestError, match="bad input"):
+            create(server, retries=2)
+        assert len(server.requests) == 1
+        with pytest.raises(openai.InternalServerError):
+            create(server)

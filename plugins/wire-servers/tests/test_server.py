@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import aiohttp
@@ -242,3 +243,9 @@ def test_async_anthropic_and_gemini_streams() -> None:
             await gemini.aio.aclose()
 
     asyncio.run(main())
+
+
+def test_truncated_json_body() -> None:
+    with OpenAIServer(script=[Fault.truncated_stream(reply=Reply(text="x" * 200))]) as server:
+        with pytest.raises(json.JSONDecodeError):  # the SDK reads a body that stops half-way
+            chat(server)
