@@ -74,7 +74,8 @@ class AgentProfile(BaseModel):
 
 
 def _plugin_presets() -> dict[str, dict[str, Any]]:
+    from loom.config import load_config
     from loom.plugins import PluginManager
 
-    manager = PluginManager().load()
+    manager = PluginManager(load_config()).load()  # honours [plugins] disable
     return {name: dict(getattr(rec, "values", {})) for name, rec in manager.records("presets").items()}

@@ -14,9 +14,10 @@ from loom.errors import did_you_mean
 
 
 def _provider_classes() -> dict[str, str]:
+    from loom.config import load_config
     from loom.plugins import PluginManager
 
-    manager = PluginManager().load()
+    manager = PluginManager(load_config()).load()  # honours [plugins] disable
     out: dict[str, str] = {}
     for record in manager.records("provider").values():
         name = getattr(record, "class_name", "")
