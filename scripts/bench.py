@@ -8,6 +8,7 @@ from bootstrap import ROOT, run, sync
 
 BENCHMARKS = {
     "kernel": "bench/kernel_overhead.py",
+    "context": "bench/context_retention.py",
 }
 
 

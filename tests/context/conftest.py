@@ -17,8 +17,14 @@ from loom.testing import no_real_providers
 
 #: Every compression plugin module, as the entry points would load them.
 COMPRESSION_PLUGINS: list[ModuleType] = [
-    loom_compress_common, loom_compress_snip, loom_compress_micro, loom_compress_collapse,
-    loom_compress_auto, loom_compress_reactive, loom_compress_renewal]
+    loom_compress_common,
+    loom_compress_snip,
+    loom_compress_micro,
+    loom_compress_collapse,
+    loom_compress_auto,
+    loom_compress_reactive,
+    loom_compress_renewal,
+]
 
 
 @pytest.fixture(autouse=True)

@@ -32,14 +32,19 @@ def module_source(n: int, functions: int) -> str:
     """A Python module of about 90 characters per function."""
     body = [f"import mod{n - 1}", ""]
     for i in range(functions):
-        body += [f"def handler_{n}_{i}(request, limit=None):",
-                 f"    value = request.get('field_{i}', {i * 7})",
-                 f"    return value * {n + i}", ""]
+        body += [
+            f"def handler_{n}_{i}(request, limit=None):",
+            f"    value = request.get('field_{i}', {i * 7})",
+            f"    return value * {n + i}",
+            "",
+        ]
     return "\n".join(body)
 
 
-CONFIG = "\n".join(["[deploy]", f'deploy_token = "{TOKEN}"', "region = \"eu-west-3\""]
-                   + [f"option_{i} = {i * 13}" for i in range(60)])
+CONFIG = "\n".join(
+    ["[deploy]", f'deploy_token = "{TOKEN}"', 'region = "eu-west-3"']
+    + [f"option_{i} = {i * 13}" for i in range(60)]
+)
 
 
 @tool(blocking=False)
@@ -62,10 +67,19 @@ def run_shell(command: str) -> str:
         command: the command.
     """
     if command.startswith("pip"):
-        return "\n".join(f"Downloading pkg{i}-1.0.whl (1.{i % 10} MB)\n   ━━━━━━━━━━━━━━━━━━━━ 100%"
-                         for i in range(120)) + "\nSuccessfully installed pkg0-1.0"
+        return (
+            "\n".join(
+                f"Downloading pkg{i}-1.0.whl (1.{i % 10} MB)\n   ━━━━━━━━━━━━━━━━━━━━ 100%"
+                for i in range(120)
+            )
+            + "\nSuccessfully installed pkg0-1.0"
+        )
     if "fail" in command:
-        return "collected 40 items\n" + "." * 39 + "F\nFAILED tests/test_api.py::test_limit - KeyError: 'limit_window'\n1 failed"
+        return (
+            "collected 40 items\n"
+            + "." * 39
+            + "F\nFAILED tests/test_api.py::test_limit - KeyError: 'limit_window'\n1 failed"
+        )
     return "collected 40 items\n" + "." * 40 + "\n40 passed in 1.2s"
 
 
@@ -93,14 +107,20 @@ def plan() -> list[Any]:
     """The agent's moves before it answers: reads, noisy installs, re-reads, an error fixed."""
     steps: list[Any] = [call("read_file", path="config/deploy.toml")]
     for n in range(1, 9):
-        steps += [call("read_file", path=f"src/mod{n}.py"),
-                  call("run_shell", command="pip install -e ."),
-                  call("read_file", path=f"src/mod{n}.py"),
-                  ("Done with module %d; the tests pass." % n, call("run_shell", command="pytest -q fail"
-                                                                    if n % 3 == 0 else "pytest -q"))]
+        steps += [
+            call("read_file", path=f"src/mod{n}.py"),
+            call("run_shell", command="pip install -e ."),
+            call("read_file", path=f"src/mod{n}.py"),
+            (
+                f"Done with module {n}; the tests pass.",
+                call("run_shell", command="pytest -q fail" if n % 3 == 0 else "pytest -q"),
+            ),
+        ]
         if n % 3 == 0:
-            steps += [call("edit_file", path=f"src/mod{n}.py", old="limit=None", new="limit=10"),
-                      call("run_shell", command="pytest -q fail-fixed")]
+            steps += [
+                call("edit_file", path=f"src/mod{n}.py", old="limit=None", new="limit=10"),
+                call("run_shell", command="pytest -q fail-fixed"),
+            ]
     for n in range(1, 16):
         text = f"Done with module {n}; next one." if n % 3 == 0 else f"Reading module {n}."
         steps.append((text, call("read_file", path=f"src/big{n}.py")))
@@ -120,45 +140,66 @@ class Agent(ScriptedModel):
     async def complete(self, request: ModelRequest, **kwargs: Any) -> ModelResponse:
         if not self.overflowed and len(self.moves) == 30 and request.metadata.get("purpose") is None:
             self.overflowed = True
-            raise ContextOverflowError("prompt is too long: 14100 tokens > 14000 maximum", provider="scripted")
+            raise ContextOverflowError(
+                "prompt is too long: 14100 tokens > 14000 maximum", provider="scripted"
+            )
         return await super().complete(request, **kwargs)
 
     def reply(self, request: ModelRequest) -> Any:
         if request.metadata.get("purpose") == "context.summary":
             self.summaries += 1
-            return ("## Goal\nShip the limits.\n## User messages\n(as given)\n## Decisions\nnone\n"
-                    "## Files touched\nsrc/\n## Errors and fixes\nKeyError: 'limit_window' fixed\n"
-                    "## Open work\ncontinue")
+            return (
+                "## Goal\nShip the limits.\n## User messages\n(as given)\n## Decisions\nnone\n"
+                "## Files touched\nsrc/\n## Errors and fixes\nKeyError: 'limit_window' fixed\n"
+                "## Open work\ncontinue"
+            )
         if self.moves:
             move = self.moves.pop(0)
             if isinstance(move, tuple):
                 from loom.messages import Message, TextBlock
+
                 return Message(role="assistant", content=[TextBlock(text=move[0]), move[1]])
             return move
         everything = request.system + "\n".join(
             b.content if hasattr(b, "content") and isinstance(b.content, str) else ""
-            for m in request.messages for b in m.content)
+            for m in request.messages
+            for b in m.content
+        )
         found = re.search(r'deploy_token = "([^"]+)"', everything)
         if found:
             self.answered_from = "restore" if "[result of read_file" in everything else "ledger"
             return f"Deployed with token {found.group(1)}."
         restore = re.search(r'context_restore\(ref="([0-9a-f]{12}/[\w.\-]+)"', request.system)
         assert restore, "neither the ledger nor a restore reference is in the prompt"
-        return ToolCallBlock(id="call_restore", name="context_restore",
-                             arguments={"ref": restore.group(1), "grep": "deploy_token"})
+        return ToolCallBlock(
+            id="call_restore",
+            name="context_restore",
+            arguments={"ref": restore.group(1), "grep": "deploy_token"},
+        )
 
 
 def runtime(model: Agent, workspace: Path, plugins: list[ModuleType]) -> AgentRuntime:
     profile = AgentProfile(window_tokens=14_000, output_reserve=1_000, max_steps=80)
-    return AgentRuntime(profile=profile, provider=model, plugins=[*plugins, Tools()], entry_points=False,
-                        config=load_config(data={}, environ={}), workspace=workspace)
+    return AgentRuntime(
+        profile=profile,
+        provider=model,
+        plugins=[*plugins, Tools()],
+        entry_points=False,
+        config=load_config(data={}, environ={}),
+        workspace=workspace,
+    )
 
 
 async def test_run_passes_every_level_and_renewal_and_answers_from_an_early_fact(
-        tmp_path: Path, compression_plugins: list[ModuleType]) -> None:
+    tmp_path: Path, compression_plugins: list[ModuleType]
+) -> None:
     model = Agent()
-    run = runtime(model, tmp_path, compression_plugins).create_session().create_task(
-        "Ship per-tenant limits, then tell me the deploy token from config/deploy.toml.").start()
+    run = (
+        runtime(model, tmp_path, compression_plugins)
+        .create_session()
+        .create_task("Ship per-tenant limits, then tell me the deploy token from config/deploy.toml.")
+        .start()
+    )
     result = await run.wait()
     assert result.ok, result
     assert TOKEN in result.output

@@ -37,7 +37,7 @@ from loom_provider_openai.chat import convert_messages as openai_messages
 
 OUTPUTS = [
     "\n".join(f"def f{i}(x):\n    return x * {i}" for i in range(80)),
-    "[db]\nport = 5433\nhost = \"db.internal\"\n" + "\n".join(f"k{i} = {i}" for i in range(20)),
+    '[db]\nport = 5433\nhost = "db.internal"\n' + "\n".join(f"k{i} = {i}" for i in range(20)),
     "collected 9 items\n........F\nFAILED tests/t.py::t - KeyError: 'tenant'\n1 failed",
     "collected 9 items\n.........\n9 passed",
     "\n".join(f"Downloading p{i}.whl (1.{i} MB)\n  ━━━━━━━━━━━━━━━━ 100%" for i in range(15)),
@@ -47,8 +47,12 @@ OUTPUTS = [
 TEXTS = ["", "", "Done with this part.", "I'll use sqlite instead of postgres.", "Looking at the next file."]
 PATHS = ["a.py", "b.py", "config/app.toml"]
 
-call_spec = st.tuples(st.sampled_from(["read_file", "run_shell", "edit_file", "grep"]),
-                      st.integers(0, len(OUTPUTS) - 1), st.booleans(), st.sampled_from(PATHS))
+call_spec = st.tuples(
+    st.sampled_from(["read_file", "run_shell", "edit_file", "grep"]),
+    st.integers(0, len(OUTPUTS) - 1),
+    st.booleans(),
+    st.sampled_from(PATHS),
+)
 turn = st.one_of(
     st.tuples(st.just("tools"), st.lists(call_spec, min_size=1, max_size=3), st.sampled_from(TEXTS)),
     st.tuples(st.just("text"), st.sampled_from(TEXTS[2:])),
@@ -62,9 +66,15 @@ def build(turns: list[Any]) -> list[Message]:
     history = History("the goal")
     for n, item in enumerate(turns):
         if item[0] == "tools":
-            calls = [(name, OUTPUTS[o].replace("{n}", str(n)), err,
-                      {"path": path} if name != "run_shell" else {"command": f"cmd {path}"})
-                     for name, o, err, path in item[1]]
+            calls = [
+                (
+                    name,
+                    OUTPUTS[o].replace("{n}", str(n)),
+                    err,
+                    {"path": path} if name != "run_shell" else {"command": f"cmd {path}"},
+                )
+                for name, o, err, path in item[1]
+            ]
             history.calls(calls, text=item[2])
         elif item[0] == "text":
             history.text(item[1])
@@ -116,11 +126,16 @@ def provider_problems(history: list[Message]) -> list[str]:
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(turns=st.lists(turn, min_size=1, max_size=24), sequence=st.lists(st.sampled_from(LEVELS), min_size=1,
-       max_size=6), protected=st.integers(0, 3), keep_turns=st.integers(0, 3),
-       window=st.sampled_from([1_500, 6_000, 60_000]))
-def test_no_sequence_of_level_edits_breaks_an_invariant(turns: list[Any], sequence: list[str], protected: int,
-                                                         keep_turns: int, window: int) -> None:
+@given(
+    turns=st.lists(turn, min_size=1, max_size=24),
+    sequence=st.lists(st.sampled_from(LEVELS), min_size=1, max_size=6),
+    protected=st.integers(0, 3),
+    keep_turns=st.integers(0, 3),
+    window=st.sampled_from([1_500, 6_000, 60_000]),
+)
+def test_no_sequence_of_level_edits_breaks_an_invariant(
+    turns: list[Any], sequence: list[str], protected: int, keep_turns: int, window: int
+) -> None:
     with tempfile.TemporaryDirectory() as workspace:
         run = make_run(workspace, window_tokens=window, protected_turns=protected)
         run.window.history = build(turns)

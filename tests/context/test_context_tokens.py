@@ -61,10 +61,15 @@ def test_factor_converges_on_a_steady_ratio() -> None:
 
 @pytest.mark.parametrize("scale", [0.85, 1.0, 1.3])
 def test_estimates_stay_within_ten_percent_while_compression_reshapes_the_window(
-        tmp_path: Path, compression_plugins: list[ModuleType], scale: float) -> None:
+    tmp_path: Path, compression_plugins: list[ModuleType], scale: float
+) -> None:
     trajectory = generate(150_000, seed=11)
-    run = make_run(tmp_path, window_tokens=32_000, plugins=compression_plugins,
-                   config={"settings": {"auto": {"use_model": False}}})
+    run = make_run(
+        tmp_path,
+        window_tokens=32_000,
+        plugins=compression_plugins,
+        config={"settings": {"auto": {"use_model": False}}},
+    )
     run.window.tools = trajectory.tools
     replay = Replay(run, run.runtime.build_compressors())
     provider = Provider(scale)

@@ -8,25 +8,37 @@ from loom.invariants import check_edit
 from loom.requests import ModelRequest
 from loom.run import Run
 from loom.testing import ScriptedModel
+from loom_compress_auto.level import Auto
+from loom_compress_auto.settings import AutoSettings
 from loom_compress_common.digest import SECTIONS
 from loom_compress_common.replay import make_run
 from loom_compress_common.testing import History
-
-from loom_compress_auto.level import Auto
-from loom_compress_auto.settings import AutoSettings
 
 SUMMARY = "\n".join(f"## {s}\n(model text for {s})" for s in SECTIONS)
 
 
 def window_run(tmp_path: Path, provider: ScriptedModel | None = None) -> Run:
-    messages = (History("migrate the billing tables")
-                .tool("read_file", "TABLES = 4\nschema = 'billing'\n", path="src/schema.py")
-                .tool("edit_file", "Edited", path="src/schema.py", old="4", new="5",
-                      text="I'll use a new migration instead of editing the old one.")
-                .user("Do not drop any column.")
-                .tool("run_shell", "Error: relation 'invoices' does not exist\nexit code 1",
-                      command="alembic upgrade head", is_error=True)
-                .tool("run_shell", "ok", command="true").tool("run_shell", "ok", command="true")).messages
+    messages = (
+        History("migrate the billing tables")
+        .tool("read_file", "TABLES = 4\nschema = 'billing'\n", path="src/schema.py")
+        .tool(
+            "edit_file",
+            "Edited",
+            path="src/schema.py",
+            old="4",
+            new="5",
+            text="I'll use a new migration instead of editing the old one.",
+        )
+        .user("Do not drop any column.")
+        .tool(
+            "run_shell",
+            "Error: relation 'invoices' does not exist\nexit code 1",
+            command="alembic upgrade head",
+            is_error=True,
+        )
+        .tool("run_shell", "ok", command="true")
+        .tool("run_shell", "ok", command="true")
+    ).messages
     run = make_run(tmp_path, provider=provider, window_tokens=50_000)
     run.window.history = list(messages)
     return run
@@ -38,7 +50,10 @@ async def test_model_summary_replaces_the_history_but_users_and_tail_stay(tmp_pa
     tail = run.window.history[-4:]
     edit = await Auto().compress(run.window, run)
     assert edit is not None and check_edit(run.window, edit) == []
-    assert [m.text_content for m in edit.history[:2]] == ["migrate the billing tables", "Do not drop any column."]
+    assert [m.text_content for m in edit.history[:2]] == [
+        "migrate the billing tables",
+        "Do not drop any column.",
+    ]
     summary = edit.history[2].text_content
     assert summary.startswith("[context summary of") and "written by the model" in summary
     assert "(model text for Errors and fixes)" in summary

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import loom_compress_common
 import pytest
 from loom.testing import LoomHarness, call
 from loom_compress_common import facts
@@ -14,14 +15,21 @@ from loom_compress_common.restore import context_restore, restore_text
 from loom_compress_common.store import RestoreError, RestoreStore, messages_item
 from loom_compress_common.testing import History
 
-import loom_compress_common
-
 
 def test_store_round_trip_and_clear_errors(tmp_path: Path) -> None:
     store = RestoreStore(tmp_path / "ctx")
-    batch = store.put({"0": {"kind": "tool_result", "tool": "grep", "arguments": {"pattern": "x"},
-                             "content": "a.py:1: x"},
-                       "1": messages_item(History("hi").messages)}, level="test")
+    batch = store.put(
+        {
+            "0": {
+                "kind": "tool_result",
+                "tool": "grep",
+                "arguments": {"pattern": "x"},
+                "content": "a.py:1: x",
+            },
+            "1": messages_item(History("hi").messages),
+        },
+        level="test",
+    )
     assert len(batch) == 12 and (tmp_path / "ctx" / f"{batch}.json").is_file()
     assert store.get(f"{batch}/0")["content"] == "a.py:1: x"
     assert store.get(f"{batch}/1")["messages"][0]["content"][0]["text"] == "hi"
@@ -44,7 +52,9 @@ def test_facts_from_config_code_command_output_and_errors() -> None:
     assert [f.text for f in shell] == ["cluster id = clu-77f", "Created bucket logs-eu in 2s"]
     errors = facts.facts_from_output("....F\nE   KeyError: 'x'\nFAILED t.py::a - KeyError: 'x'\n")
     assert [f.text for f in errors if f.kind == "error"] == ["FAILED t.py::a - KeyError: 'x'"]
-    assert facts.is_error_output("build\nexit code 2", False) and not facts.is_error_output("exit code 0", False)
+    assert facts.is_error_output("build\nexit code 2", False) and not facts.is_error_output(
+        "exit code 0", False
+    )
     said = facts.decisions_in("Looked around. I'll use httpx instead of requests here. Then tests.")
     assert [f.text for f in said] == ["I'll use httpx instead of requests here."]
 
@@ -58,7 +68,9 @@ def test_ledger_supersedes_round_trips_and_evicts_least_important_oldest_first()
     ledger.touch(["a.py", "b.py"])
     text = ledger.render(10_000)
     assert "- values from read_file a.toml, ref bbbbbbbbbbbb/0: port = 2 (was 1)" in text
-    assert "- error: KeyError: 'x' → fixed by edit_file a.py; then it succeeded — from run_shell pytest" in text
+    assert (
+        "- error: KeyError: 'x' → fixed by edit_file a.py; then it succeeded — from run_shell pytest" in text
+    )
     again = Ledger.parse(text)
     assert again.render(10_000) == text
     small = again.render(len(HEADER) + 120)
@@ -68,8 +80,17 @@ def test_ledger_supersedes_round_trips_and_evicts_least_important_oldest_first()
 async def test_context_restore_tool_reads_a_stub_back_in_a_run(tmp_path: Path) -> None:
     run = make_run(tmp_path)
     store = RestoreStore.for_run(run)
-    batch = store.put({"0": {"kind": "tool_result", "tool": "read_file", "arguments": {"path": "a.py"},
-                             "content": "\n".join(f"line {i}" for i in range(100))}}, level="test")
+    batch = store.put(
+        {
+            "0": {
+                "kind": "tool_result",
+                "tool": "read_file",
+                "arguments": {"path": "a.py"},
+                "content": "\n".join(f"line {i}" for i in range(100)),
+            }
+        },
+        level="test",
+    )
     text = await context_restore.handler({"ref": f"{batch}/0", "grep": "line 4", "limit": 300}, run)
     assert text.splitlines()[0] == "line 4" and "line 40" in text and "line 5" not in text.splitlines()
     paged = await context_restore.handler({"ref": f"{batch}/0", "limit": 200}, run)
@@ -79,8 +100,9 @@ async def test_context_restore_tool_reads_a_stub_back_in_a_run(tmp_path: Path) -
 
 
 def test_dashboard_from_a_real_runs_events(tmp_path: Path) -> None:
-    harness = LoomHarness([call("context_restore", ref="000000000000/0"), "done"],
-                          plugins=[loom_compress_common])
+    harness = LoomHarness(
+        [call("context_restore", ref="000000000000/0"), "done"], plugins=[loom_compress_common]
+    )
     harness.runtime.workspace = tmp_path
     harness.run_sync("look something up")
     events = harness.last_run.recorded
@@ -93,12 +115,29 @@ def test_dashboard_from_a_real_runs_events(tmp_path: Path) -> None:
 
 
 def test_dashboard_marks_compressions_and_rejections() -> None:
-    events = [{"kind": "step.started", "data": {"step": 1}},
-              {"kind": "observe.pressure", "data": {"step": 1, "tokens": 900, "budget": 1000, "pressure": 0.9,
-                                                    "partitions": {"system": 100, "history": 800}}},
-              {"kind": "context.edited", "data": {"level": "micro", "tokens_before": 900, "tokens_after": 400,
-                                                  "reason": "masked 3 tool outputs"}},
-              {"kind": "context.edit_rejected", "data": {"level": "bad", "violation": "user message dropped"}}]
+    events = [
+        {"kind": "step.started", "data": {"step": 1}},
+        {
+            "kind": "observe.pressure",
+            "data": {
+                "step": 1,
+                "tokens": 900,
+                "budget": 1000,
+                "pressure": 0.9,
+                "partitions": {"system": 100, "history": 800},
+            },
+        },
+        {
+            "kind": "context.edited",
+            "data": {
+                "level": "micro",
+                "tokens_before": 900,
+                "tokens_after": 400,
+                "reason": "masked 3 tool outputs",
+            },
+        },
+        {"kind": "context.edit_rejected", "data": {"level": "bad", "violation": "user message dropped"}},
+    ]
     chart = render_terminal(events, width=10)
     assert chart.splitlines()[2] == "   1 ρ=0.90 SHHHHHHHH | micro −500, bad rejected"
     assert "step   1 micro     900 → 400 tokens: masked 3 tool outputs" in chart

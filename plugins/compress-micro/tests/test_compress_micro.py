@@ -12,24 +12,37 @@ from loom_compress_common.restore import restore_text
 from loom_compress_common.store import RestoreStore
 from loom_compress_common.stubs import is_stub, refs_in
 from loom_compress_common.testing import History
-
 from loom_compress_micro.level import Micro
 from loom_compress_micro.settings import MicroSettings
 
-CONFIG = "\n".join(["[db]", "host = \"db.internal\"", "port = 6842", *(f"opt_{i} = {i}" for i in range(30))])
-FAILING = "collected 12 items\n...........F\nFAILED tests/test_api.py::test_quota - KeyError: 'tenant_id'\n1 failed"
+CONFIG = "\n".join(["[db]", 'host = "db.internal"', "port = 6842", *(f"opt_{i} = {i}" for i in range(30))])
+FAILING = (
+    "collected 12 items\n...........F\nFAILED tests/test_api.py::test_quota - KeyError: 'tenant_id'\n1 failed"
+)
 CODE = "\n".join(f"def f{i}(x):\n    return x + {i}" for i in range(60))
 
 
 def session(tmp_path: Path, **settings: int) -> tuple[Run, Micro]:
-    history = (History("add quotas")
-               .tool("read_file", CONFIG, path="config/db.toml")
-               .tool("run_shell", FAILING, command="pytest -q tests/test_api.py", is_error=True)
-               .tool("edit_file", "Edited src/api/quota.py: 1 replacement", path="src/api/quota.py",
-                     old="x", new="y", text="I'll use a dict default instead of raising.")
-               .tool("run_shell", "collected 12 items\n............\n12 passed", command="pytest -q tests/test_api.py")
-               .tool("read_file", CODE, path="src/a.py").tool("read_file", CODE, path="src/b.py")
-               .tool("read_file", CODE, path="src/c.py").tool("read_file", CODE, path="src/d.py"))
+    history = (
+        History("add quotas")
+        .tool("read_file", CONFIG, path="config/db.toml")
+        .tool("run_shell", FAILING, command="pytest -q tests/test_api.py", is_error=True)
+        .tool(
+            "edit_file",
+            "Edited src/api/quota.py: 1 replacement",
+            path="src/api/quota.py",
+            old="x",
+            new="y",
+            text="I'll use a dict default instead of raising.",
+        )
+        .tool(
+            "run_shell", "collected 12 items\n............\n12 passed", command="pytest -q tests/test_api.py"
+        )
+        .tool("read_file", CODE, path="src/a.py")
+        .tool("read_file", CODE, path="src/b.py")
+        .tool("read_file", CODE, path="src/c.py")
+        .tool("read_file", CODE, path="src/d.py")
+    )
     run = make_run(tmp_path, window_tokens=8000)
     run.window.history = list(history.messages)
     return run, Micro(MicroSettings(**{"min_output_chars": 50, "batch_fraction": 0.01, **settings}))
@@ -62,9 +75,16 @@ async def test_a_value_read_again_supersedes_the_ledger_entry(tmp_path: Path) ->
     assert edit is not None
     run.window.history = edit.history
     run.window.pinned.update(edit.pinned)
-    history = History("x").tool("read_file", CONFIG.replace("port = 6842", "port = 7000"), path="config/db.toml")
-    run.window.history += [*history.messages[1:], *History("y").tool("run_shell", "ok", command="true")
-                           .tool("run_shell", "ok", command="true").messages[1:]]
+    history = History("x").tool(
+        "read_file", CONFIG.replace("port = 6842", "port = 7000"), path="config/db.toml"
+    )
+    run.window.history += [
+        *history.messages[1:],
+        *History("y")
+        .tool("run_shell", "ok", command="true")
+        .tool("run_shell", "ok", command="true")
+        .messages[1:],
+    ]
     second = await micro.compress(run.window, run)
     assert second is not None and check_edit(run.window, second) == []
     assert "port = 7000 (was 6842)" in second.pinned[LEDGER_KEY]

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import loom_compress_common
+import loom_compress_reactive
 from loom.errors import ContextOverflowError
 from loom.hookspecs import hookimpl
 from loom.invariants import check_edit
@@ -16,8 +17,6 @@ from loom.tools import tool
 from loom_compress_common.replay import make_run
 from loom_compress_common.stubs import is_stub
 from loom_compress_common.testing import History
-
-import loom_compress_reactive
 from loom_compress_reactive.level import Reactive
 
 BIG = "\n".join(f"row {i}: value {i * 3}" for i in range(400))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import loom_compress_renewal
 from loom.invariants import check_edit
 from loom.run import StepOutcome
 from loom_compress_common.ledger import LEDGER_KEY
@@ -12,8 +13,6 @@ from loom_compress_common.restore import context_restore
 from loom_compress_common.store import RestoreStore
 from loom_compress_common.stubs import refs_in
 from loom_compress_common.testing import History
-
-import loom_compress_renewal
 from loom_compress_renewal.level import HANDOFF_KEY, Renewal
 from loom_compress_renewal.settings import RenewalSettings
 
@@ -34,7 +33,10 @@ async def test_fresh_window_keeps_users_tail_and_a_handoff_with_the_checkpoint(t
     tail = run.window.history[-4:]
     edit = await Renewal().compress(run.window, run)
     assert edit is not None and check_edit(run.window, edit) == []
-    assert [m.text_content for m in edit.history[:2]] == ["port the scheduler", "Keep cron syntax compatible."]
+    assert [m.text_content for m in edit.history[:2]] == [
+        "port the scheduler",
+        "Keep cron syntax compatible.",
+    ]
     assert edit.history[2:] == tail
     handoff = edit.pinned[HANDOFF_KEY]
     assert "The context was renewed" in handoff and "## Open work" in handoff
@@ -47,8 +49,12 @@ async def test_fresh_window_keeps_users_tail_and_a_handoff_with_the_checkpoint(t
 
 
 async def test_renews_after_repeated_auto_compactions(tmp_path: Path) -> None:
-    run = make_run(tmp_path, window_tokens=20_000, plugins=[loom_compress_renewal],
-                   config={"settings": {"renewal": {"after_auto_compactions": 2}}})
+    run = make_run(
+        tmp_path,
+        window_tokens=20_000,
+        plugins=[loom_compress_renewal],
+        config={"settings": {"renewal": {"after_auto_compactions": 2}}},
+    )
     run.window.history = list(long_history().messages)
     run.state["compress.auto_compactions"] = 1
     await loom_compress_renewal.loom_step_finished(StepOutcome(step=3), run)

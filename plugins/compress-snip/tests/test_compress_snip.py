@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import loom_compress_snip
 import pytest
 from loom.config import load_config
 from loom.errors import ConfigError
@@ -16,8 +17,6 @@ from loom_compress_common.restore import restore_text
 from loom_compress_common.store import RestoreStore
 from loom_compress_common.stubs import is_stub, refs_in
 from loom_compress_common.testing import History
-
-import loom_compress_snip
 from loom_compress_snip.level import Snip
 from loom_compress_snip.settings import SnipSettings
 
@@ -37,17 +36,25 @@ def tail(history: History) -> History:
     return history.tool("run_shell", "ok", command="true").tool("run_shell", "ok", command="true")
 
 
-async def test_older_read_of_a_file_read_again_becomes_a_stub_with_its_content_on_disk(tmp_path: Path) -> None:
+async def test_older_read_of_a_file_read_again_becomes_a_stub_with_its_content_on_disk(
+    tmp_path: Path,
+) -> None:
     old = "def handler():\n    return 1\n" * 40
-    history = History().tool("read_file", old, path="src/app.py").tool("read_file", "new content " * 30,
-                                                                       path="src/app.py")
+    history = (
+        History()
+        .tool("read_file", old, path="src/app.py")
+        .tool("read_file", "new content " * 30, path="src/app.py")
+    )
     run = window_run(tmp_path, tail(history))
     edit = await Snip().compress(run.window, run)
     assert edit is not None and check_edit(run.window, edit) == []
     first, second = [r.content for m in edit.history if m.role == "tool" for r in m.tool_results][:2]
     assert is_stub(first) and "superseded: read_file src/app.py" in first
     assert second == "new content " * 30
-    assert restore_text(RestoreStore.for_run(run), refs_in(first)[0]) == f"[result of read_file path=src/app.py]\n{old}"
+    assert (
+        restore_text(RestoreStore.for_run(run), refs_in(first)[0])
+        == f"[result of read_file path=src/app.py]\n{old}"
+    )
 
 
 async def test_exact_duplicate_output_keeps_only_the_latest(tmp_path: Path) -> None:
@@ -66,19 +73,19 @@ async def test_progress_noise_is_removed_and_the_rest_kept(tmp_path: Path) -> No
     run = window_run(tmp_path, tail(History().tool("run_shell", output, command="pip install .")))
     edit = await Snip().compress(run.window, run)
     assert edit is not None
-    snipped = [r.content for m in edit.history if m.role == "tool" for r in m.tool_results][0]
+    snipped = next(r.content for m in edit.history if m.role == "tool" for r in m.tool_results)
     assert snipped.startswith("[context snipped 24 progress lines")
     assert "Successfully installed pkg0-1.0" in snipped and "ERROR: pkg3 needs python>=3.12" in snipped
     assert "Downloading" not in snipped
 
 
 async def test_oversized_output_leaves_a_preview_and_its_facts_in_the_ledger(tmp_path: Path) -> None:
-    body = ["line %d of the log" % i for i in range(3000)]
+    body = [f"line {i} of the log" for i in range(3000)]
     body[1500] = "deployment id: dep-42abc"
     run = window_run(tmp_path, tail(History().tool("run_shell", "\n".join(body), command="make deploy")))
     edit = await Snip(SnipSettings(max_output_tokens=1000, preview_chars=300)).compress(run.window, run)
     assert edit is not None and check_edit(run.window, edit) == []
-    preview = [r.content for m in edit.history if m.role == "tool" for r in m.tool_results][0]
+    preview = next(r.content for m in edit.history if m.role == "tool" for r in m.tool_results)
     assert preview.startswith("[context preview of a 3000-line output") and "line 0 of the log" in preview
     assert "line 2999 of the log" in preview and "dep-42abc" not in preview and len(preview) < 800
     assert "deployment id = dep-42abc" in edit.pinned[LEDGER_KEY]

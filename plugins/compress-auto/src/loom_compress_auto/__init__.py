@@ -29,6 +29,12 @@ __all__ = ["AutoSettings", "loom_register_compressors"]
 @hookimpl
 def loom_register_compressors() -> list[Record]:
     """Register the ``auto`` level (threshold 0.9)."""
-    return [CompressorRecord(name="auto", factory="loom_compress_auto.level:Auto.from_settings",
-                             settings=AutoSettings, threshold=AutoSettings().threshold,
-                             description="structured summary by the model (or without one)")]
+    return [
+        CompressorRecord(
+            name="auto",
+            factory="loom_compress_auto.level:Auto.from_settings",
+            settings=AutoSettings,
+            threshold=AutoSettings().threshold,
+            description="structured summary by the model (or without one)",
+        )
+    ]

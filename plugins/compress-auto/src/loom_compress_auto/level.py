@@ -8,8 +8,6 @@ from loom.context import ContextWindow
 from loom.invariants import ContextEdit
 from loom.messages import Message, ToolResultBlock
 from loom.requests import ModelRequest
-
-from loom_compress_auto.settings import AutoSettings
 from loom_compress_common.digest import SECTIONS, structured_summary, transcript
 from loom_compress_common.history import calls_by_id, is_kept_user, path_argument, protected_start
 from loom_compress_common.ledger import Harvester
@@ -17,11 +15,15 @@ from loom_compress_common.level import ledger_of, pinned_ledger
 from loom_compress_common.store import RestoreError, RestoreStore, messages_item, ref
 from loom_compress_common.stubs import STUB_PREFIX, is_stub, refs_in, short_tokens
 
+from loom_compress_auto.settings import AutoSettings
+
 SUMMARY_SYSTEM = (
     "You summarise an agent's work so far so that it can continue without the full history. "
-    "Write these sections as markdown headings, in order: " + ", ".join(f"## {s}" for s in SECTIONS)
+    "Write these sections as markdown headings, in order: "
+    + ", ".join(f"## {s}" for s in SECTIONS)
     + ". Quote every user message verbatim under 'User messages'. Keep every file path, value, "
-    "identifier, error message and fix exactly as written. Be brief; no preamble.")
+    "identifier, error message and fix exactly as written. Be brief; no preamble."
+)
 
 
 class Auto:
@@ -52,10 +54,13 @@ class Auto:
         if provider is None:
             return "", "without a model (no provider)"
         limit = int(window.budget * self.settings.transcript_fraction * 3)
-        request = ModelRequest(model=getattr(run.profile, "model", None) or "", system=SUMMARY_SYSTEM,
-                               messages=[Message.text("user", "Summarise this work:\n\n" + transcript(region, limit))],
-                               max_tokens=self.settings.summary_max_tokens,
-                               metadata={"purpose": "context.summary"})
+        request = ModelRequest(
+            model=getattr(run.profile, "model", None) or "",
+            system=SUMMARY_SYSTEM,
+            messages=[Message.text("user", "Summarise this work:\n\n" + transcript(region, limit))],
+            max_tokens=self.settings.summary_max_tokens,
+            metadata={"purpose": "context.summary"},
+        )
         try:
             response = await provider.complete(request)
         except Exception as exc:
@@ -65,8 +70,9 @@ class Auto:
             return "", "without a model (empty summary)"
         return text, "by the model"
 
-    def edit(self, window: ContextWindow, store: RestoreStore, *, summary: str = "",
-             how: str = "without a model") -> ContextEdit | None:
+    def edit(
+        self, window: ContextWindow, store: RestoreStore, *, summary: str = "", how: str = "without a model"
+    ) -> ContextEdit | None:
         """The edit, given a model's summary (empty: build one without a model)."""
         history = window.history
         cut = protected_start(window)
@@ -82,21 +88,31 @@ class Auto:
         pinned = pinned_ledger(window, ledger, self.settings.ledger_fraction)
         if not summary:
             ledger_text = pinned.get("Fact ledger", window.pinned.get("Fact ledger", ""))
-            summary = structured_summary(window, region, ledger_text=ledger_text,
-                                         max_chars=self.settings.summary_max_tokens * 4)
+            summary = structured_summary(
+                window, region, ledger_text=ledger_text, max_chars=self.settings.summary_max_tokens * 4
+            )
         tokens = window.estimator.factor * sum(window.estimator.raw_message(m) for m in region)
-        head = (f"{STUB_PREFIX}summary of {len(region)} earlier messages ({short_tokens(tokens)}), written "
-                f'{how}; restore: context_restore(ref="{restore_ref}")]')
+        head = (
+            f"{STUB_PREFIX}summary of {len(region)} earlier messages ({short_tokens(tokens)}), written "
+            f'{how}; restore: context_restore(ref="{restore_ref}")]'
+        )
         parts = [head, summary]
-        per_file = min(self.settings.recent_file_chars,
-                       int(window.budget * 0.12 / max(1, self.settings.recent_files)))
+        per_file = min(
+            self.settings.recent_file_chars, int(window.budget * 0.12 / max(1, self.settings.recent_files))
+        )
         files = self._recent_files(history[:cut], store, per_file)
         if files:
             parts.append("## Recently used files\n" + files)
         users = [m for m in region if is_kept_user(m)]
         new = [*users, Message.text("assistant", "\n\n".join(parts), compressed=self.level), *history[cut:]]
-        return ContextEdit(level=self.level, reason=f"summarised {len(region)} messages {how}",
-                           history=new, pinned=pinned, lossy=True, restore_refs=[restore_ref])
+        return ContextEdit(
+            level=self.level,
+            reason=f"summarised {len(region)} messages {how}",
+            history=new,
+            pinned=pinned,
+            lossy=True,
+            restore_refs=[restore_ref],
+        )
 
     def _recent_files(self, history: list[Message], store: RestoreStore, per_file: int) -> str:
         settings = self.settings
@@ -146,5 +162,6 @@ def _original(result: ToolResultBlock, store: RestoreStore) -> str:
 def _worth_it(region: list[Message]) -> bool:
     """Whether a region holds anything but user messages and a single earlier summary."""
     rest = [m for m in region if not is_kept_user(m)]
-    return not (len(rest) <= 1 and all(m.role == "assistant" and m.text_content.startswith(STUB_PREFIX)
-                                      for m in rest))
+    return not (
+        len(rest) <= 1 and all(m.role == "assistant" and m.text_content.startswith(STUB_PREFIX) for m in rest)
+    )

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-
 from loom_compress_common.settings import LevelSettings
+from pydantic import Field
 
 
 class AutoSettings(LevelSettings):
@@ -25,6 +24,7 @@ class AutoSettings(LevelSettings):
     transcript_fraction: float = Field(default=0.4, gt=0.0, le=0.9)
     recent_files: int = Field(default=3, ge=0)
     recent_file_chars: int = Field(default=3000, ge=0)
-    read_tools: list[str] = Field(default_factory=lambda: [
-        "read_file", "read", "cat", "view", "view_file", "open_file", "read_text"])
+    read_tools: list[str] = Field(
+        default_factory=lambda: ["read_file", "read", "cat", "view", "view_file", "open_file", "read_text"]
+    )
     ledger_fraction: float = Field(default=0.1, gt=0.0, le=0.5)

@@ -31,7 +31,12 @@ __all__ = ["CollapseSettings", "loom_register_compressors"]
 @hookimpl
 def loom_register_compressors() -> list[Record]:
     """Register the ``collapse`` level (threshold 0.8)."""
-    return [CompressorRecord(name="collapse",
-                             factory="loom_compress_collapse.level:Collapse.from_settings",
-                             settings=CollapseSettings, threshold=CollapseSettings().threshold,
-                             description="finished spans folded into digests")]
+    return [
+        CompressorRecord(
+            name="collapse",
+            factory="loom_compress_collapse.level:Collapse.from_settings",
+            settings=CollapseSettings,
+            threshold=CollapseSettings().threshold,
+            description="finished spans folded into digests",
+        )
+    ]

@@ -8,9 +8,6 @@ from loom.context import ContextWindow
 from loom.invariants import ContextEdit
 from loom.messages import Message
 from loom.requests import ModelRequest
-
-from loom_compress_collapse.settings import CollapseSettings
-from loom_compress_collapse.spans import finished_spans
 from loom_compress_common.digest import span_digest, transcript
 from loom_compress_common.history import protected_start
 from loom_compress_common.ledger import Harvester
@@ -18,9 +15,14 @@ from loom_compress_common.level import ledger_of, pinned_ledger
 from loom_compress_common.store import RestoreStore, messages_item, ref
 from loom_compress_common.stubs import STUB_PREFIX
 
-DIGEST_SYSTEM = ("You condense a finished part of an agent's work into a short digest: one line "
-                 "per outcome, keeping every file path, value, identifier, error and fix exactly. "
-                 "No preamble.")
+from loom_compress_collapse.settings import CollapseSettings
+from loom_compress_collapse.spans import finished_spans
+
+DIGEST_SYSTEM = (
+    "You condense a finished part of an agent's work into a short digest: one line "
+    "per outcome, keeping every file path, value, identifier, error and fix exactly. "
+    "No preamble."
+)
 
 
 class Collapse:
@@ -47,8 +49,13 @@ class Collapse:
                     bodies[n] = body
         return self.edit(window, RestoreStore.for_run(run), spans, bodies)
 
-    def edit(self, window: ContextWindow, store: RestoreStore, spans: list[tuple[int, int]] | None = None,
-             bodies: dict[int, str] | None = None) -> ContextEdit | None:
+    def edit(
+        self,
+        window: ContextWindow,
+        store: RestoreStore,
+        spans: list[tuple[int, int]] | None = None,
+        bodies: dict[int, str] | None = None,
+    ) -> ContextEdit | None:
         """Fold ``spans`` (default: every finished span) of ``window``."""
         history = window.history
         if spans is None:
@@ -75,9 +82,14 @@ class Collapse:
             previous = stop
         new.extend(history[previous:])
         folded = sum(b - a for a, b in spans)
-        return ContextEdit(level=self.level, reason=f"folded {len(spans)} finished spans ({folded} messages)",
-                           history=new, pinned=pinned_ledger(window, ledger, self.settings.ledger_fraction),
-                           lossy=True, restore_refs=refs)
+        return ContextEdit(
+            level=self.level,
+            reason=f"folded {len(spans)} finished spans ({folded} messages)",
+            history=new,
+            pinned=pinned_ledger(window, ledger, self.settings.ledger_fraction),
+            lossy=True,
+            restore_refs=refs,
+        )
 
 
 async def _model_digest(run: Any, messages: list[Message], max_chars: int) -> str:
@@ -85,9 +97,13 @@ async def _model_digest(run: Any, messages: list[Message], max_chars: int) -> st
     provider = getattr(getattr(run, "runtime", None), "provider", None)
     if provider is None:
         return ""
-    request = ModelRequest(model=getattr(run.profile, "model", None) or "", system=DIGEST_SYSTEM,
-                           messages=[Message.text("user", transcript(messages, 20_000))],
-                           max_tokens=max(256, max_chars // 3), metadata={"purpose": "context.digest"})
+    request = ModelRequest(
+        model=getattr(run.profile, "model", None) or "",
+        system=DIGEST_SYSTEM,
+        messages=[Message.text("user", transcript(messages, 20_000))],
+        max_tokens=max(256, max_chars // 3),
+        metadata={"purpose": "context.digest"},
+    )
     try:
         response = await provider.complete(request)
     except Exception:

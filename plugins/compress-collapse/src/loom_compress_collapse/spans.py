@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 
 from loom.messages import Message
-
 from loom_compress_common.facts import is_error_output
 from loom_compress_common.history import Unit, is_kept_user, units
 from loom_compress_common.stubs import is_compressed
 
 DONE = re.compile(
     r"(?i)\b(?:done|completed?|finished|fixed|resolved|works now|that works|implemented|"
-    r"(?:all |the )?tests? (?:now )?pass(?:es|ed|ing)?|passing now)\b")
+    r"(?:all |the )?tests? (?:now )?pass(?:es|ed|ing)?|passing now)\b"
+)
 
 
 def _signature(message: Message, ok: bool, following: Message | None) -> set[str]:
@@ -69,5 +69,7 @@ def _in_segment(history: list[Message], segment: list[Unit], min_messages: int) 
 
 
 def _all_digests(history: list[Message], start: int, stop: int) -> bool:
-    return all(m.role == "assistant" and is_compressed(m.text_content) and not m.tool_calls
-               for m in history[start:stop])
+    return all(
+        m.role == "assistant" and is_compressed(m.text_content) and not m.tool_calls
+        for m in history[start:stop]
+    )

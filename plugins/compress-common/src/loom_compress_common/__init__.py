@@ -24,9 +24,21 @@ from loom_compress_common.settings import LevelSettings
 from loom_compress_common.store import RestoreError, RestoreStore
 from loom_compress_common.stubs import describe_call, is_stub, refs_in, stub
 
-__all__ = ["LEDGER_KEY", "Harvester", "Ledger", "LevelSettings", "RestoreError", "RestoreStore",
-           "context_restore", "describe_call", "is_stub", "ledger_chars", "loom_register_tools",
-           "refs_in", "stub"]
+__all__ = [
+    "LEDGER_KEY",
+    "Harvester",
+    "Ledger",
+    "LevelSettings",
+    "RestoreError",
+    "RestoreStore",
+    "context_restore",
+    "describe_call",
+    "is_stub",
+    "ledger_chars",
+    "loom_register_tools",
+    "refs_in",
+    "stub",
+]
 
 
 @hookimpl

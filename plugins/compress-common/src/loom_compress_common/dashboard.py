@@ -16,8 +16,13 @@ from typing import Any
 
 PARTITIONS = ("system", "skill", "memory", "working", "history")
 _GLYPHS = {"system": "S", "skill": "K", "memory": "M", "working": "W", "history": "H"}
-_COLOURS = {"system": "#6b7280", "skill": "#a78bfa", "memory": "#60a5fa", "working": "#f59e0b",
-            "history": "#10b981"}
+_COLOURS = {
+    "system": "#6b7280",
+    "skill": "#a78bfa",
+    "memory": "#60a5fa",
+    "working": "#f59e0b",
+    "history": "#10b981",
+}
 
 
 @dataclass
@@ -66,15 +71,31 @@ def timeline(events: Iterable[Any]) -> Timeline:
         if kind == "step.started":
             step = int(data.get("step", step))
         elif kind == "observe.pressure":
-            out.steps.append(StepPoint(int(data.get("step", step)), int(data.get("tokens", 0)),
-                                       int(data.get("budget", 1)) or 1, float(data.get("pressure", 0.0)),
-                                       {k: int(v) for k, v in dict(data.get("partitions", {})).items()}))
+            out.steps.append(
+                StepPoint(
+                    int(data.get("step", step)),
+                    int(data.get("tokens", 0)),
+                    int(data.get("budget", 1)) or 1,
+                    float(data.get("pressure", 0.0)),
+                    {k: int(v) for k, v in dict(data.get("partitions", {})).items()},
+                )
+            )
         elif kind == "context.edited":
-            out.edits.append(EditMark(step, str(data.get("level", "")), int(data.get("tokens_before", 0)),
-                                      int(data.get("tokens_after", 0)), str(data.get("reason", ""))))
+            out.edits.append(
+                EditMark(
+                    step,
+                    str(data.get("level", "")),
+                    int(data.get("tokens_before", 0)),
+                    int(data.get("tokens_after", 0)),
+                    str(data.get("reason", "")),
+                )
+            )
         elif kind == "context.edit_rejected":
-            out.edits.append(EditMark(step, str(data.get("level", "")), reason=str(data.get("violation", "")),
-                                      rejected=True))
+            out.edits.append(
+                EditMark(
+                    step, str(data.get("level", "")), reason=str(data.get("violation", "")), rejected=True
+                )
+            )
     return out
 
 
@@ -96,8 +117,10 @@ def render_terminal(events: Iterable[Any], width: int = 50) -> str:
             share = point.partitions.get(name, 0) / point.budget
             bar += _GLYPHS[name] * round(share * width)
         bar = (bar[:width] + "|" + bar[width:]) if len(bar) > width else bar.ljust(width) + "|"
-        notes = ", ".join(f"{m.level} {'rejected' if m.rejected else '−' + _k(m.before - m.after)}"
-                          for m in marks.get(point.step, []))
+        notes = ", ".join(
+            f"{m.level} {'rejected' if m.rejected else '−' + _k(m.before - m.after)}"
+            for m in marks.get(point.step, [])
+        )
         lines.append(f"{point.step:>4} ρ={point.pressure:4.2f} {bar} {notes}".rstrip())
     if data.edits:
         lines += ["", "compressions:"]
@@ -105,8 +128,10 @@ def render_terminal(events: Iterable[Any], width: int = 50) -> str:
             if mark.rejected:
                 lines.append(f"  step {mark.step:>3} {mark.level:<9} rejected: {mark.reason}")
             else:
-                lines.append(f"  step {mark.step:>3} {mark.level:<9} {_k(mark.before)} → {_k(mark.after)} "
-                             f"tokens: {mark.reason}")
+                lines.append(
+                    f"  step {mark.step:>3} {mark.level:<9} {_k(mark.before)} → {_k(mark.after)} "
+                    f"tokens: {mark.reason}"
+                )
     return "\n".join(lines)
 
 
@@ -128,33 +153,45 @@ def render_html(events: Iterable[Any], title: str = "Context pressure") -> str:
             share = point.partitions.get(name, 0) / point.budget
             if share <= 0:
                 continue
-            shapes.append(f'<rect x="{x}" y="{y(base + share):.1f}" width="{bar_w - 2}" '
-                          f'height="{y(base) - y(base + share):.1f}" fill="{_COLOURS[name]}">'
-                          f"<title>step {point.step} {name}: {point.partitions.get(name, 0)} tokens</title></rect>")
+            shapes.append(
+                f'<rect x="{x}" y="{y(base + share):.1f}" width="{bar_w - 2}" '
+                f'height="{y(base) - y(base + share):.1f}" fill="{_COLOURS[name]}">'
+                f"<title>step {point.step} {name}: {point.partitions.get(name, 0)} tokens</title></rect>"
+            )
             base += share
-    line = " ".join(f"{pad + i * bar_w + bar_w / 2:.1f},{y(p.pressure):.1f}" for i, p in enumerate(data.steps))
+    line = " ".join(
+        f"{pad + i * bar_w + bar_w / 2:.1f},{y(p.pressure):.1f}" for i, p in enumerate(data.steps)
+    )
     if line:
         shapes.append(f'<polyline points="{line}" fill="none" stroke="#111827" stroke-width="1.5"/>')
-    shapes.append(f'<line x1="{pad}" x2="{width - pad}" y1="{y(1.0):.1f}" y2="{y(1.0):.1f}" '
-                  'stroke="#dc2626" stroke-dasharray="4 3"><title>budget (ρ = 1)</title></line>')
+    shapes.append(
+        f'<line x1="{pad}" x2="{width - pad}" y1="{y(1.0):.1f}" y2="{y(1.0):.1f}" '
+        'stroke="#dc2626" stroke-dasharray="4 3"><title>budget (ρ = 1)</title></line>'
+    )
     index = {p.step: i for i, p in enumerate(data.steps)}
     for mark in data.edits:
-        i = index.get(mark.step)
-        if i is not None:
-            x = pad + i * bar_w + bar_w / 2
+        position = index.get(mark.step)
+        if position is not None:
+            cx = pad + position * bar_w + bar_w / 2
             colour = "#dc2626" if mark.rejected else "#1d4ed8"
-            shapes.append(f'<circle cx="{x:.1f}" cy="{pad - 10}" r="4" fill="{colour}"><title>'
-                          f"{html.escape(mark.level)}: {html.escape(mark.reason)}</title></circle>")
+            shapes.append(
+                f'<circle cx="{cx:.1f}" cy="{pad - 10}" r="4" fill="{colour}"><title>'
+                f"{html.escape(mark.level)}: {html.escape(mark.reason)}</title></circle>"
+            )
     rows = "".join(
         f"<tr><td>{m.step}</td><td>{html.escape(m.level)}</td>"
-        f"<td>{'rejected' if m.rejected else f'{m.before} → {m.after}'}</td><td>{html.escape(m.reason)}</td></tr>"
-        for m in data.edits)
+        f"<td>{'rejected' if m.rejected else f'{m.before} → {m.after}'}</td>"
+        f"<td>{html.escape(m.reason)}</td></tr>"
+        for m in data.edits
+    )
     legend = " ".join(f'<span style="color:{_COLOURS[p]}">■</span> {p}' for p in PARTITIONS)
-    return (f"<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
-            "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-            "td,th{border:1px solid #ddd;padding:4px 8px;text-align:left}</style></head><body>"
-            f"<h1>{html.escape(title)}</h1><p>{legend} — line: ρ; dashed: budget; dots: compressions</p>"
-            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + pad * 2}">'
-            f"{''.join(shapes)}</svg>"
-            "<h2>Compressions</h2><table><tr><th>step</th><th>level</th><th>tokens</th><th>reason</th></tr>"
-            f"{rows}</table></body></html>\n")
+    return (
+        f'<!doctype html>\n<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ddd;padding:4px 8px;text-align:left}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><p>{legend} — line: ρ; dashed: budget; dots: compressions</p>"
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + pad * 2}">'
+        f"{''.join(shapes)}</svg>"
+        "<h2>Compressions</h2><table><tr><th>step</th><th>level</th><th>tokens</th><th>reason</th></tr>"
+        f"{rows}</table></body></html>\n"
+    )

@@ -54,8 +54,7 @@ def span_lines(messages: list[Message], width: int = 160) -> list[str]:
         elif message.role == "tool":
             for result in message.tool_results:
                 if result.call_id not in calls:
-                    lines.append(f"- result of {result.name or 'a tool'}: "
-                                 f"{_one_line(result.content, 80)}")
+                    lines.append(f"- result of {result.name or 'a tool'}: {_one_line(result.content, 80)}")
     return lines
 
 
@@ -86,28 +85,33 @@ def fit(lines: list[str], max_chars: int) -> list[str]:
 def span_digest(messages: list[Message], restore_ref: str, max_chars: int = 1500) -> str:
     """The text of a collapsed span: a stub line, then what the span did."""
     calls = sum(len(m.tool_calls) for m in messages)
-    head = (f'{STUB_PREFIX}collapsed: {len(messages)} messages, {calls} tool calls; '
-            f'restore: context_restore(ref="{restore_ref}")]')
+    head = (
+        f"{STUB_PREFIX}collapsed: {len(messages)} messages, {calls} tool calls; "
+        f'restore: context_restore(ref="{restore_ref}")]'
+    )
     return "\n".join([head, *fit(span_lines(messages), max_chars)])
 
 
-def structured_summary(window: ContextWindow, messages: list[Message], *, ledger_text: str = "",
-                       max_chars: int = 4000) -> str:
+def structured_summary(
+    window: ContextWindow, messages: list[Message], *, ledger_text: str = "", max_chars: int = 4000
+) -> str:
     """A summary with the six sections, built without a model."""
     users = [m.text_content for m in messages if is_kept_user(m)]
-    decisions = [f.text for m in messages if m.role == "assistant"
-                 for f in decisions_in(m.text_content)]
+    decisions = [f.text for m in messages if m.role == "assistant" for f in decisions_in(m.text_content)]
     files: list[str] = []
     for message in messages:
         for call in message.tool_calls:
             path = path_argument(call.arguments)
             if path and is_mutating(window, call.name) and path not in files:
                 files.append(path)
-    errors = [ln[len("- error: "):] for ln in ledger_text.splitlines() if ln.startswith("- error: ")]
+    errors = [ln[len("- error: ") :] for ln in ledger_text.splitlines() if ln.startswith("- error: ")]
     if not errors:
         errors = [ln[2:] for ln in span_lines(messages) if " → error: " in ln]
-    said = [m.text_content for m in messages if m.role == "assistant" and m.text_content
-            and not is_compressed(m.text_content)]
+    said = [
+        m.text_content
+        for m in messages
+        if m.role == "assistant" and m.text_content and not is_compressed(m.text_content)
+    ]
     share = max(200, max_chars // 6)
     body = {
         "Goal": [_one_line(window.goal, 400)] if window.goal else ["(see the first user message)"],
@@ -131,6 +135,6 @@ def transcript(messages: list[Message], max_chars: int) -> str:
         elif message.role == "assistant" and is_compressed(message.text_content) and not message.tool_calls:
             lines.append(message.text_content[:6000])
         elif message.role == "assistant":
-            answer = messages[i + 1: i + 2] if message.tool_calls else []
+            answer = messages[i + 1 : i + 2] if message.tool_calls else []
             lines.extend(span_lines([message, *[m for m in answer if m.role == "tool"]], 300))
     return "\n".join(fit(lines, max_chars))

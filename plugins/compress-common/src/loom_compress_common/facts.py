@@ -22,37 +22,107 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-CONFIG_SUFFIXES = (".toml", ".ini", ".cfg", ".conf", ".env", ".yaml", ".yml", ".json",
-                   ".properties", ".lock")
-_LITERAL = (r'(?:"[^"\n]{0,120}"|\'[^\'\n]{0,120}\'|[-+]?\d[\w.:,/%\-]{0,40}|true|false|True|False'
-            r'|yes|no|on|off|null|None|[A-Za-z][\w.+\-]{0,60}(?:/[\w.+\-]+)*|[a-z][\w+.\-]*://\S{1,120}'
-            r'|\.{0,2}/[\w.+\-/]{1,120})')
+CONFIG_SUFFIXES = (".toml", ".ini", ".cfg", ".conf", ".env", ".yaml", ".yml", ".json", ".properties", ".lock")
+_LITERAL = (
+    r'(?:"[^"\n]{0,120}"|\'[^\'\n]{0,120}\'|[-+]?\d[\w.:,/%\-]{0,40}|true|false|True|False'
+    r"|yes|no|on|off|null|None|[A-Za-z][\w.+\-]{0,60}(?:/[\w.+\-]+)*|[a-z][\w+.\-]*://\S{1,120}"
+    r"|\.{0,2}/[\w.+\-/]{1,120})"
+)
 _CONFIG_LINE = re.compile(
-    r'(?m)^[ \t]*(?:export[ \t]+)?"?([A-Za-z_][\w.\-]{0,63})"?[ \t]*[=:][ \t]*(' + _LITERAL + r')[ \t,]*'
-    r'(?:[#;][^\n]*)?$')
+    r'(?m)^[ \t]*(?:export[ \t]+)?"?([A-Za-z_][\w.\-]{0,63})"?[ \t]*[=:][ \t]*(' + _LITERAL + r")[ \t,]*"
+    r"(?:[#;][^\n]*)?$"
+)
 _CONSTANT_LINE = re.compile(
-    r'[ \t]*([A-Z][A-Z0-9_]{2,63})[ \t]*(?::[ \t]*[\w\[\], .]+)?[ \t]*=[ \t]*(' + _LITERAL + r')[ \t]*'
-    r'(?:#[^\n]*)?$')
-LABELS = ("port", "version", "id", "uuid", "sha", "commit", "host", "hostname", "url", "endpoint",
-          "region", "bucket", "pid", "build", "release", "revision", "tag", "image", "digest", "account",
-          "cluster", "namespace")
-_LABEL_VALUE = re.compile(r'[ \t]*[:=][ \t]*([\w.:/\-@+]{2,80})')
-_WORD_BEFORE = re.compile(r'([\w\-]{1,30})[ \t]$')
+    r"[ \t]*([A-Z][A-Z0-9_]{2,63})[ \t]*(?::[ \t]*[\w\[\], .]+)?[ \t]*=[ \t]*(" + _LITERAL + r")[ \t]*"
+    r"(?:#[^\n]*)?$"
+)
+LABELS = (
+    "port",
+    "version",
+    "id",
+    "uuid",
+    "sha",
+    "commit",
+    "host",
+    "hostname",
+    "url",
+    "endpoint",
+    "region",
+    "bucket",
+    "pid",
+    "build",
+    "release",
+    "revision",
+    "tag",
+    "image",
+    "digest",
+    "account",
+    "cluster",
+    "namespace",
+)
+_LABEL_VALUE = re.compile(r"[ \t]*[:=][ \t]*([\w.:/\-@+]{2,80})")
+_WORD_BEFORE = re.compile(r"([\w\-]{1,30})[ \t]$")
 _ERROR_WORDS = ("Error", "Exception", "FAILED", "FAIL:", "fatal:", "error:", "ERROR", "panic:")
 _ERROR_STARTS = ("FAILED", "ERROR", "E   ", "error:")
 _ERROR_HINTS = ("\nFAILED", "\nERROR", "\nE   ", "fatal:", "\nerror:", "panic:", "Error: ", "Exception: ")
-_EVENT_WORDS = ("reated ", "uilt ", "eployed ", "agged ", "ublished ", "ploaded ", "igrated ",
-                "egistered ", "llocated ", "rovisioned ", "ssued ")
+_EVENT_WORDS = (
+    "reated ",
+    "uilt ",
+    "eployed ",
+    "agged ",
+    "ublished ",
+    "ploaded ",
+    "igrated ",
+    "egistered ",
+    "llocated ",
+    "rovisioned ",
+    "ssued ",
+)
 _EVENT_LINE = re.compile(
-    r'[ \t]*(?:Successfully[ \t]+)?(?:[Cc]reated|[Bb]uilt|[Dd]eployed|[Tt]agged|[Pp]ublished|'
-    r'[Uu]ploaded|[Mm]igrated|[Rr]egistered|[Aa]llocated|[Pp]rovisioned|[Ii]ssued)\b.{3,160}$')
-DECISION_CUES = ("decid", "decision", "chose", "choose", "going with", "'ll use", "will use", "switch",
-                 "instead of", "settled on", "prefer")
+    r"[ \t]*(?:Successfully[ \t]+)?(?:[Cc]reated|[Bb]uilt|[Dd]eployed|[Tt]agged|[Pp]ublished|"
+    r"[Uu]ploaded|[Mm]igrated|[Rr]egistered|[Aa]llocated|[Pp]rovisioned|[Ii]ssued)\b.{3,160}$"
+)
+DECISION_CUES = (
+    "decid",
+    "decision",
+    "chose",
+    "choose",
+    "going with",
+    "'ll use",
+    "will use",
+    "switch",
+    "instead of",
+    "settled on",
+    "prefer",
+)
 _DECISION = re.compile(
     r"(?i)[^.!?\n]*\b(?:decid\w*|decision|chose|choose|going with|we'll use|i'll use|will use|"
-    r"switch(?:ed|ing)? to|instead of|settled on|prefer)\b[^.!?\n]*[.!?]?")
-CODE_SUFFIXES = (".py", ".js", ".ts", ".tsx", ".jsx", ".go", ".rs", ".java", ".rb", ".c", ".h", ".cc",
-                 ".cpp", ".hpp", ".cs", ".kt", ".swift", ".php", ".scala", ".sh", ".sql", ".vue")
+    r"switch(?:ed|ing)? to|instead of|settled on|prefer)\b[^.!?\n]*[.!?]?"
+)
+CODE_SUFFIXES = (
+    ".py",
+    ".js",
+    ".ts",
+    ".tsx",
+    ".jsx",
+    ".go",
+    ".rs",
+    ".java",
+    ".rb",
+    ".c",
+    ".h",
+    ".cc",
+    ".cpp",
+    ".hpp",
+    ".cs",
+    ".kt",
+    ".swift",
+    ".php",
+    ".scala",
+    ".sh",
+    ".sql",
+    ".vue",
+)
 _NOISY_NAMES = frozenset({"self", "return", "name", "type", "description", "title"})
 _MAX_ERRORS = 3
 _MAX_EVENTS = 3
@@ -92,7 +162,7 @@ def _value(name: str, value: str, source: str, ref: str) -> Fact:
 def _line_at(content: str, position: int) -> str:
     start = content.rfind("\n", 0, position) + 1
     end = content.find("\n", position)
-    return content[start: end if end >= 0 else len(content)]
+    return content[start : end if end >= 0 else len(content)]
 
 
 def _lines_with(content: str, words: tuple[str, ...], limit: int) -> list[str]:
@@ -117,7 +187,7 @@ def _labelled(content: str, source: str, ref: str) -> list[Fact]:
             end = at + len(label)
             before_ok = at == 0 or not (lower[at - 1].isalnum() or lower[at - 1] in "_-")
             match = _LABEL_VALUE.match(content, end) if before_ok else None
-            if match is not None and not (lower[end: end + 1].isalnum() or lower[end: end + 1] == "_"):
+            if match is not None and not (lower[end : end + 1].isalnum() or lower[end : end + 1] == "_"):
                 line_start = content.rfind("\n", 0, at) + 1
                 word = _WORD_BEFORE.search(content, line_start, at)
                 name = f"{word.group(1)} {content[at:end]}" if word else content[at:end]
@@ -135,8 +205,9 @@ def output_class(path: str | None, content: str) -> str:
     return "text"
 
 
-def facts_from_output(content: str, *, source: str = "", path: str | None = None,
-                      is_error: bool = False, ref: str = "") -> list[Fact]:
+def facts_from_output(
+    content: str, *, source: str = "", path: str | None = None, is_error: bool = False, ref: str = ""
+) -> list[Fact]:
     """The salient facts of one tool output (see the module docstring)."""
     facts: list[Fact] = []
     kind = output_class(path, content)
@@ -149,13 +220,14 @@ def facts_from_output(content: str, *, source: str = "", path: str | None = None
         for line in content.splitlines():
             head = line.lstrip()[:1]
             if head.isupper() and "=" in line:
-                match = _CONSTANT_LINE.match(line)
-                if match:
-                    facts.append(_value(match.group(1), match.group(2), source, ref))
+                constant = _CONSTANT_LINE.match(line)
+                if constant:
+                    facts.append(_value(constant.group(1), constant.group(2), source, ref))
     else:
         facts.extend(_labelled(content, source, ref))
-        events = [" ".join(ln.split()) for ln in _lines_with(content, _EVENT_WORDS, 200)
-                  if _EVENT_LINE.match(ln)]
+        events = [
+            " ".join(ln.split()) for ln in _lines_with(content, _EVENT_WORDS, 200) if _EVENT_LINE.match(ln)
+        ]
         for line in list(dict.fromkeys(events))[-_MAX_EVENTS:]:
             facts.append(Fact("event", f"event:{line[:120]}", line, source, ref))
     if is_error_output(content, is_error):
@@ -192,6 +264,6 @@ def is_error_output(content: str, is_error: bool) -> bool:
         return True
     for hint in ("exit code ", "exit status "):
         at = content.find(hint)
-        if at >= 0 and content[at + len(hint): at + len(hint) + 1] not in ("0", ""):
+        if at >= 0 and content[at + len(hint) : at + len(hint) + 1] not in ("0", ""):
             return True
     return False

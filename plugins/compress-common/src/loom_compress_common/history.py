@@ -22,8 +22,22 @@ from loom.requests import Effect
 
 #: Argument names that hold a file path, in order of preference.
 PATH_KEYS = ("path", "file_path", "file", "filename", "filepath", "target")
-_MUTATING_WORDS = ("write", "edit", "create", "patch", "apply", "replace", "delete", "remove",
-                   "move", "rename", "mkdir", "append", "insert", "save")
+_MUTATING_WORDS = (
+    "write",
+    "edit",
+    "create",
+    "patch",
+    "apply",
+    "replace",
+    "delete",
+    "remove",
+    "move",
+    "rename",
+    "mkdir",
+    "append",
+    "insert",
+    "save",
+)
 
 
 @dataclass(frozen=True)
@@ -63,8 +77,12 @@ def units(history: list[Message], end: int | None = None) -> list[Unit]:
     while i < stop:
         message = history[i]
         j = i + 1
-        if message.role == "assistant" and message.tool_calls and j < len(history) \
-                and history[j].role == "tool":
+        if (
+            message.role == "assistant"
+            and message.tool_calls
+            and j < len(history)
+            and history[j].role == "tool"
+        ):
             j += 1
         if j > stop:
             break
@@ -98,9 +116,15 @@ def is_mutating(window: ContextWindow, name: str) -> bool:
 
 def scratch(window: ContextWindow) -> ContextWindow:
     """A copy of ``window`` sharing its estimator, for chaining edits."""
-    copy = ContextWindow(system=window.system, goal=window.goal, window_tokens=window.window_tokens,
-                         output_reserve=window.output_reserve, cap=window.cap, shares=window.shares,
-                         estimator=window.estimator)
+    copy = ContextWindow(
+        system=window.system,
+        goal=window.goal,
+        window_tokens=window.window_tokens,
+        output_reserve=window.output_reserve,
+        cap=window.cap,
+        shares=window.shares,
+        estimator=window.estimator,
+    )
     copy.skills = list(window.skills)
     copy.memory = list(window.memory)
     copy.pinned = dict(window.pinned)
@@ -120,8 +144,9 @@ def apply(window: ContextWindow, edit: ContextEdit | None) -> bool:
     return True
 
 
-def combine(level: str, reason: str, window: ContextWindow, before: ContextWindow,
-            edits: list[ContextEdit]) -> ContextEdit | None:
+def combine(
+    level: str, reason: str, window: ContextWindow, before: ContextWindow, edits: list[ContextEdit]
+) -> ContextEdit | None:
     """One edit that takes ``before`` to the chained result in ``window``."""
     if not edits:
         return None
@@ -129,5 +154,11 @@ def combine(level: str, reason: str, window: ContextWindow, before: ContextWindo
     refs: list[str] = []
     for edit in edits:
         refs.extend(r for r in edit.restore_refs if r not in refs)
-    return ContextEdit(level=level, reason=reason, history=window.history, pinned=pinned,
-                       lossy=any(e.lossy for e in edits), restore_refs=refs)
+    return ContextEdit(
+        level=level,
+        reason=reason,
+        history=window.history,
+        pinned=pinned,
+        lossy=any(e.lossy for e in edits),
+        restore_refs=refs,
+    )

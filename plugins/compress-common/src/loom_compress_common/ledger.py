@@ -24,11 +24,13 @@ from loom.messages import Message, ToolCallBlock, ToolResultBlock
 
 from loom_compress_common.facts import Fact, decisions_in, facts_from_output, is_error_output
 from loom_compress_common.history import calls_by_id, is_mutating, path_argument
-from loom_compress_common.stubs import describe_call, is_stub, name_call
+from loom_compress_common.stubs import is_stub, name_call
 
 LEDGER_KEY = "Fact ledger"
-HEADER = ("Facts kept from content that left the context (newest last; "
-          "context_restore(ref=...) brings back the source).")
+HEADER = (
+    "Facts kept from content that left the context (newest last; "
+    "context_restore(ref=...) brings back the source)."
+)
 _PRIORITY = {"files": 6, "decision": 5, "error": 4, "value": 3, "event": 2}
 _LINE = re.compile(r"^- (\w+): (.*?)(?: — from (.*?))?(?:, ref ([0-9a-f]{12}/[\w.\-]+))?$")
 _VALUES = re.compile(r"^- values(?: from (.*?))?(?:, ref ([0-9a-f]{12}/[\w.\-]+))?: (.*)$")
@@ -81,7 +83,8 @@ class Ledger:
                 for item in body.split("; "):
                     if " = " in item:
                         ledger.entries[_key("value", item, source or "")] = Entry(
-                            "value", item, source or "", ref or "")
+                            "value", item, source or "", ref or ""
+                        )
                 continue
             match = _LINE.match(line)
             if match:
@@ -131,7 +134,7 @@ class Ledger:
     def lines(self) -> list[tuple[list[str], str]]:
         """Rendered lines with the keys each holds; values from one source share a line."""
         groups: dict[tuple[str, str], list[str]] = {}
-        order: list[tuple[list[str], str] | tuple[str, str]] = []
+        order: list[tuple[str, str] | str] = []  # a value group, or the key of a single line
         for key, entry in self.entries.items():
             if entry.kind == "value":
                 group = (entry.source, entry.ref)
@@ -140,16 +143,15 @@ class Ledger:
                     order.append(group)
                 groups[group].append(key)
             else:
-                order.append(([key], entry.render()))
+                order.append(key)
         out: list[tuple[list[str], str]] = []
         for item in order:
-            if isinstance(item[0], list):
-                out.append(item)  # type: ignore[arg-type]
+            if isinstance(item, str):
+                out.append(([item], self.entries[item].render()))
                 continue
-            source, ref = item  # type: ignore[misc]
-            keys = groups[(source, ref)]
-            where = f" from {source}" if source else ""
-            where += f", ref {ref}" if ref else ""
+            keys = groups[item]
+            where = f" from {item[0]}" if item[0] else ""
+            where += f", ref {item[1]}" if item[1] else ""
             out.append((keys, f"- values{where}: " + "; ".join(self.entries[k].text for k in keys)))
         return out
 
@@ -158,6 +160,7 @@ class Ledger:
         lines = self.lines()
         size = len(HEADER) + sum(len(line) + 1 for _, line in lines)
         if size > max_chars:
+
             def rank(i: int) -> tuple[int, int]:
                 kinds = {self.entries[k].kind for k in lines[i][0]}
                 return (max(_PRIORITY.get(k, 1) for k in kinds), i)
@@ -198,8 +201,9 @@ class Harvester:
         call = self.calls.get(result.call_id)
         arguments = call.arguments if call else {}
         source = name_call(result.name or (call.name if call else "tool"), arguments)
-        facts = facts_from_output(result.content, source=source, path=path_argument(arguments),
-                                  is_error=result.is_error, ref=ref)
+        facts = facts_from_output(
+            result.content, source=source, path=path_argument(arguments), is_error=result.is_error, ref=ref
+        )
         for fact in facts:
             self.ledger.add(fact)
         if call is not None and is_error_output(result.content, result.is_error):
@@ -224,8 +228,13 @@ class Harvester:
 
     def touched(self, message: Message) -> None:
         """Add the paths an assistant message's mutating calls name to the ``files`` entry."""
-        self.ledger.touch(p for c in message.tool_calls if is_mutating(self.window, c.name)
-                          for p in [path_argument(c.arguments)] if p)
+        self.ledger.touch(
+            p
+            for c in message.tool_calls
+            if is_mutating(self.window, c.name)
+            for p in [path_argument(c.arguments)]
+            if p
+        )
 
     def _signatures(self) -> dict[str, list[int]]:
         if self._by_signature is None:
@@ -245,13 +254,22 @@ class Harvester:
         for later in self._signatures().get(_signature(call), []):
             if later <= index:
                 continue
-            ok = [r for r in history[later].tool_results
-                  if (c := self.calls.get(r.call_id)) is not None and _signature(c) == _signature(call)
-                  and not is_error_output(r.content, r.is_error)]
+            ok = [
+                r
+                for r in history[later].tool_results
+                if (c := self.calls.get(r.call_id)) is not None
+                and _signature(c) == _signature(call)
+                and not is_error_output(r.content, r.is_error)
+            ]
             if not ok:
                 continue
-            between = [c for m in history[index + 1:later] if m.role == "assistant"
-                       for c in m.tool_calls if _signature(c) != _signature(call)]
+            between = [
+                c
+                for m in history[index + 1 : later]
+                if m.role == "assistant"
+                for c in m.tool_calls
+                if _signature(c) != _signature(call)
+            ]
             changed = [c for c in between if is_mutating(self.window, c.name)] or between
             changes = [name_call(c.name, c.arguments) for c in changed[-3:]]
             what = "; ".join(changes) if changes else "a retry"

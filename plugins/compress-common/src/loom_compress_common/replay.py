@@ -29,9 +29,17 @@ from loom_compress_common.store import RestoreError, RestoreStore
 from loom_compress_common.stubs import refs_in
 
 
-def make_run(workspace: str | Path, *, goal: str = "the goal", window_tokens: int = 200_000,
-             output_reserve: int = 0, protected_turns: int = 2, provider: Any = None,
-             config: dict[str, Any] | None = None, plugins: Iterable[Any] = ()) -> Run:
+def make_run(
+    workspace: str | Path,
+    *,
+    goal: str = "the goal",
+    window_tokens: int = 200_000,
+    output_reserve: int = 0,
+    protected_turns: int = 2,
+    provider: Any = None,
+    config: dict[str, Any] | None = None,
+    plugins: Iterable[Any] = (),
+) -> Run:
     """A real, unstarted :class:`~loom.run.Run` whose window levels can be pointed at.
 
     Its restore store lives under ``workspace``; ``provider`` defaults to a
@@ -42,11 +50,17 @@ def make_run(workspace: str | Path, *, goal: str = "the goal", window_tokens: in
     from loom.profile import AgentProfile
     from loom.testing import ScriptedModel
 
-    profile = AgentProfile(window_tokens=window_tokens, output_reserve=output_reserve,
-                           protected_turns=protected_turns)
-    runtime = AgentRuntime(profile=profile, provider=provider or ScriptedModel([]), plugins=plugins,
-                           config=load_config(data=config or {}, environ={}), entry_points=False,
-                           workspace=workspace)
+    profile = AgentProfile(
+        window_tokens=window_tokens, output_reserve=output_reserve, protected_turns=protected_turns
+    )
+    runtime = AgentRuntime(
+        profile=profile,
+        provider=provider or ScriptedModel([]),
+        plugins=plugins,
+        config=load_config(data=config or {}, environ={}),
+        entry_points=False,
+        workspace=workspace,
+    )
     return Run(runtime.create_session(), goal)
 
 
@@ -130,7 +144,7 @@ class Replay:
         """Call one compressor, time it, check and apply its edit."""
         window: ContextWindow = self.run.window
         start = time.perf_counter()
-        edit = await compressor.compress(window, self.run)
+        edit: ContextEdit | None = await compressor.compress(window, self.run)
         self.timings.setdefault(name, []).append(time.perf_counter() - start)
         if edit is None:
             return None

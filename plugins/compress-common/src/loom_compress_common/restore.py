@@ -50,22 +50,23 @@ def render_item(item: dict[str, Any]) -> str:
     return str(item.get("content", item))
 
 
-def restore_text(store: RestoreStore, ref: str, *, grep: str = "", offset: int = 0,
-                 limit: int = 12_000) -> str:
+def restore_text(
+    store: RestoreStore, ref: str, *, grep: str = "", offset: int = 0, limit: int = 12_000
+) -> str:
     """What ``context_restore`` answers for one reference."""
     text = render_item(store.get(ref))
     if grep:
         needle = grep.lower()
         lines = [ln for ln in text.splitlines() if needle in ln.lower()]
         text = "\n".join(lines) if lines else f"(no line of {ref} contains {grep!r})"
-    page = text[offset: offset + limit]
+    page = text[offset : offset + limit]
     rest = len(text) - offset - len(page)
     if rest > 0:
         page += f"\n[{rest} more characters: call again with offset={offset + len(page)}]"
     return page
 
 
-@tool(name="context_restore", effects={"read"}, idempotent=True, output_cap=None)
+@tool(name="context_restore", effects={"read"}, idempotent=True, output_cap=None)  # type: ignore[untyped-decorator]
 def context_restore(ref: str, run: Any, grep: str = "", offset: int = 0, limit: int = 12_000) -> str:
     """Bring back content that context compression moved out of your context window.
 
@@ -77,7 +78,12 @@ def context_restore(ref: str, run: Any, grep: str = "", offset: int = 0, limit: 
         limit: the most characters to return.
     """
     try:
-        return restore_text(RestoreStore.for_run(run), ref, grep=grep, offset=max(0, offset),
-                            limit=max(200, min(limit, 50_000)))
+        return restore_text(
+            RestoreStore.for_run(run),
+            ref,
+            grep=grep,
+            offset=max(0, offset),
+            limit=max(200, min(limit, 50_000)),
+        )
     except RestoreError as exc:
         return f"context_restore: {exc}"

@@ -62,8 +62,11 @@ class RestoreStore:
         """
         parts = []
         for key, item in items.items():
-            text = item.text if isinstance(item, RawJSON) else json.dumps(
-                item, ensure_ascii=False, separators=(",", ":"), default=str)
+            text = (
+                item.text
+                if isinstance(item, RawJSON)
+                else json.dumps(item, ensure_ascii=False, separators=(",", ":"), default=str)
+            )
             parts.append(f"{json.dumps(str(key))}:{text}")
         data = f'{{"level":{json.dumps(level)},"items":{{{",".join(parts)}}}}}'
         batch = hashlib.sha256(data.encode()).hexdigest()[:12]
@@ -93,13 +96,17 @@ class RestoreStore:
         """The item a restore reference names."""
         match = REF_PATTERN.match(ref.strip())
         if match is None:
-            raise RestoreError(f"malformed restore reference {ref!r}: expected '<12 hex digits>/<item>', "
-                               "as printed in a stub, e.g. 'ab12cd34ef56/3'")
+            raise RestoreError(
+                f"malformed restore reference {ref!r}: expected '<12 hex digits>/<item>', "
+                "as printed in a stub, e.g. 'ab12cd34ef56/3'"
+            )
         batch, key = match.groups()
         items = self._batch(batch)["items"]
         if key not in items:
-            raise RestoreError(f"restore reference {ref!r}: batch {batch} has no item {key!r}; "
-                               f"it has {', '.join(sorted(items)[:20])}")
+            raise RestoreError(
+                f"restore reference {ref!r}: batch {batch} has no item {key!r}; "
+                f"it has {', '.join(sorted(items)[:20])}"
+            )
         return items[key]  # type: ignore[no-any-return]
 
     def batches(self) -> Iterator[str]:

@@ -16,7 +16,6 @@ from typing import Any
 
 from loom.messages import Message, TextBlock, ToolCallBlock, ToolResultBlock
 
-
 _IDS = itertools.count(1)
 
 
@@ -30,8 +29,9 @@ class History:
     def _call(self, name: str, arguments: dict[str, Any]) -> ToolCallBlock:
         return ToolCallBlock(id=f"call_{next(_IDS)}", name=name, arguments=arguments)
 
-    def tool(self, name: str, output: str, *, text: str = "", is_error: bool = False,
-             **arguments: Any) -> History:
+    def tool(
+        self, name: str, output: str, *, text: str = "", is_error: bool = False, **arguments: Any
+    ) -> History:
         """One assistant turn calling ``name`` and its result."""
         return self.calls([(name, output, is_error, arguments)], text=text)
 
@@ -40,9 +40,15 @@ class History:
         blocks = [self._call(name, arguments) for name, _, _, arguments in calls]
         head: list[TextBlock | ToolCallBlock] = [TextBlock(text=text)] if text else []
         self.messages.append(Message(role="assistant", content=[*head, *blocks]))
-        self.messages.append(Message(role="tool", content=[
-            ToolResultBlock(call_id=b.id, name=b.name, content=output, is_error=is_error)
-            for b, (_, output, is_error, _) in zip(blocks, calls, strict=True)]))
+        self.messages.append(
+            Message(
+                role="tool",
+                content=[
+                    ToolResultBlock(call_id=b.id, name=b.name, content=output, is_error=is_error)
+                    for b, (_, output, is_error, _) in zip(blocks, calls, strict=True)
+                ],
+            )
+        )
         return self
 
     def text(self, text: str) -> History:

@@ -24,6 +24,12 @@ __all__ = ["MicroSettings", "loom_register_compressors"]
 @hookimpl
 def loom_register_compressors() -> list[Record]:
     """Register the ``micro`` level (threshold 0.7)."""
-    return [CompressorRecord(name="micro", factory="loom_compress_micro.level:Micro.from_settings",
-                             settings=MicroSettings, threshold=MicroSettings().threshold,
-                             description="fact ledger, then old tool outputs masked in batches")]
+    return [
+        CompressorRecord(
+            name="micro",
+            factory="loom_compress_micro.level:Micro.from_settings",
+            settings=MicroSettings,
+            threshold=MicroSettings().threshold,
+            description="fact ledger, then old tool outputs masked in batches",
+        )
+    ]

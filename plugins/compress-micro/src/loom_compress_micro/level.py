@@ -7,12 +7,12 @@ from typing import Any
 from loom.context import ContextWindow
 from loom.invariants import ContextEdit
 from loom.messages import Message, ToolResultBlock
-
 from loom_compress_common.history import calls_by_id, protected_start
 from loom_compress_common.ledger import Harvester
 from loom_compress_common.level import ledger_of, pinned_ledger
 from loom_compress_common.store import RestoreStore, ref
 from loom_compress_common.stubs import describe_call, is_stub, short_tokens, stub
+
 from loom_compress_micro.settings import MicroSettings
 
 _CHARS_PER_TOKEN = 3.4
@@ -57,8 +57,11 @@ class Micro:
             if message.role != "tool":
                 continue
             for position, block in enumerate(message.content):
-                if isinstance(block, ToolResultBlock) and len(block.content) >= settings.min_output_chars \
-                        and not is_stub(block.content):
+                if (
+                    isinstance(block, ToolResultBlock)
+                    and len(block.content) >= settings.min_output_chars
+                    and not is_stub(block.content)
+                ):
                     found.append((index, position, block))
                     chars += len(block.content)
         tokens = chars / _CHARS_PER_TOKEN * window.estimator.factor
@@ -68,8 +71,13 @@ class Micro:
         items = {}
         for n, (_, _, block) in enumerate(found):
             call = calls.get(block.call_id)
-            items[str(n)] = {"kind": "tool_result", "tool": block.name, "call_id": block.call_id,
-                             "arguments": dict(call.arguments) if call else {}, "content": block.content}
+            items[str(n)] = {
+                "kind": "tool_result",
+                "tool": block.name,
+                "call_id": block.call_id,
+                "arguments": dict(call.arguments) if call else {},
+                "content": block.content,
+            }
         batch = store.put(items, level=self.level)
         ledger = ledger_of(window)
         harvester = Harvester(window, ledger)
@@ -85,19 +93,27 @@ class Micro:
             lines = block.content.count("\n") + 1
             size = short_tokens(len(block.content) / _CHARS_PER_TOKEN)
             note = "facts in the Fact ledger"
-            replaced.setdefault(index, {})[position] = stub(f"masked: {what} — {lines} lines, {size}",
-                                                            restore_ref, note)
+            replaced.setdefault(index, {})[position] = stub(
+                f"masked: {what} — {lines} lines, {size}", restore_ref, note
+            )
         for message in history[:limit]:
             if message.role == "assistant" and message.tool_calls:
                 harvester.touched(message)
         for index, blocks in replaced.items():
             message = new[index]
-            content = [b.model_copy(update={"content": blocks[p]}) if p in blocks else b
-                       for p, b in enumerate(message.content)]
-            new[index] = Message(role=message.role, content=content,
-                                 meta={**message.meta, "compressed": self.level})
-        return ContextEdit(level=self.level,
-                           reason=f"masked {len(found)} tool outputs older than the last "
-                                  f"{settings.keep_turns} turns ({short_tokens(tokens)})",
-                           history=new, pinned=pinned_ledger(window, ledger, settings.ledger_fraction),
-                           lossy=True, restore_refs=refs)
+            content = [
+                b.model_copy(update={"content": blocks[p]}) if p in blocks else b
+                for p, b in enumerate(message.content)
+            ]
+            new[index] = Message(
+                role=message.role, content=content, meta={**message.meta, "compressed": self.level}
+            )
+        return ContextEdit(
+            level=self.level,
+            reason=f"masked {len(found)} tool outputs older than the last "
+            f"{settings.keep_turns} turns ({short_tokens(tokens)})",
+            history=new,
+            pinned=pinned_ledger(window, ledger, settings.ledger_fraction),
+            lossy=True,
+            restore_refs=refs,
+        )

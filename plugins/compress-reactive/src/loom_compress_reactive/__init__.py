@@ -29,8 +29,13 @@ __all__ = ["ReactiveSettings", "loom_register_compressors"]
 @hookimpl
 def loom_register_compressors() -> list[Record]:
     """Register the ``reactive`` level (trigger ``overflow``)."""
-    return [CompressorRecord(name="reactive",
-                             factory="loom_compress_reactive.level:Reactive.from_settings",
-                             settings=ReactiveSettings, threshold=ReactiveSettings().threshold,
-                             trigger="overflow",
-                             description="strongest remedies at once on a context overflow")]
+    return [
+        CompressorRecord(
+            name="reactive",
+            factory="loom_compress_reactive.level:Reactive.from_settings",
+            settings=ReactiveSettings,
+            threshold=ReactiveSettings().threshold,
+            trigger="overflow",
+            description="strongest remedies at once on a context overflow",
+        )
+    ]

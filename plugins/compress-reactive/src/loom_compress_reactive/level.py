@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from loom.context import ContextWindow
 from loom.invariants import ContextEdit
-
 from loom_compress_auto.level import Auto
 from loom_compress_auto.settings import AutoSettings
 from loom_compress_common.history import apply, combine, scratch
 from loom_compress_common.store import RestoreStore
 from loom_compress_micro.level import Micro
 from loom_compress_micro.settings import MicroSettings
-from loom_compress_reactive.settings import ReactiveSettings
 from loom_compress_snip.level import Snip
 from loom_compress_snip.settings import SnipSettings
+
+from loom_compress_reactive.settings import ReactiveSettings
 
 
 class Reactive:
@@ -38,16 +39,34 @@ class Reactive:
     def edit(self, window: ContextWindow, store: RestoreStore) -> ContextEdit | None:
         """The combined edit, given where to store originals."""
         s = self.settings
-        snip = Snip(SnipSettings(preview_chars=s.preview_chars, max_output_tokens=s.max_output_tokens,
-                                 ledger_fraction=s.ledger_fraction))
-        micro = Micro(MicroSettings(keep_turns=0, batch_fraction=0.0, min_output_chars=200,
-                                    ledger_fraction=s.ledger_fraction))
-        auto = Auto(AutoSettings(use_model=False, summary_max_tokens=max(100, s.summary_chars // 4),
-                                 recent_files=0, ledger_fraction=s.ledger_fraction))
+        snip = Snip(
+            SnipSettings(
+                preview_chars=s.preview_chars,
+                max_output_tokens=s.max_output_tokens,
+                ledger_fraction=s.ledger_fraction,
+            )
+        )
+        micro = Micro(
+            MicroSettings(
+                keep_turns=0, batch_fraction=0.0, min_output_chars=200, ledger_fraction=s.ledger_fraction
+            )
+        )
+        auto = Auto(
+            AutoSettings(
+                use_model=False,
+                summary_max_tokens=max(100, s.summary_chars // 4),
+                recent_files=0,
+                ledger_fraction=s.ledger_fraction,
+            )
+        )
         work = scratch(window)
         edits: list[ContextEdit] = []
-        for step in (lambda w: snip.edit(w, store, snip.settings), lambda w: micro.edit(w, store),
-                     lambda w: auto.edit(w, store, how="without a model (context overflow)")):
+        steps: list[Callable[[ContextWindow], ContextEdit | None]] = [
+            lambda w: snip.edit(w, store, snip.settings),
+            lambda w: micro.edit(w, store),
+            lambda w: auto.edit(w, store, how="without a model (context overflow)"),
+        ]
+        for step in steps:
             edit = step(work)
             if edit is not None and apply(work, edit):
                 edits.append(edit)

@@ -32,10 +32,16 @@ _RENEWED_AT = "compress.renewed_at_auto"
 @hookimpl
 def loom_register_compressors() -> list[Record]:
     """Register the ``renewal`` level (trigger ``renewal``)."""
-    return [CompressorRecord(name="renewal", factory="loom_compress_renewal.level:Renewal.from_settings",
-                             settings=RenewalSettings, threshold=RenewalSettings().threshold,
-                             trigger="renewal",
-                             description="checkpoint to disk and continue in a fresh window")]
+    return [
+        CompressorRecord(
+            name="renewal",
+            factory="loom_compress_renewal.level:Renewal.from_settings",
+            settings=RenewalSettings,
+            threshold=RenewalSettings().threshold,
+            trigger="renewal",
+            description="checkpoint to disk and continue in a fresh window",
+        )
+    ]
 
 
 @hookimpl
@@ -52,8 +58,12 @@ async def loom_step_finished(outcome: Any, run: Any) -> None:
     if not isinstance(settings, RenewalSettings):
         settings = RenewalSettings()
     selected = run.runtime.config.stages.compression
-    if outcome.final or outcome.stop or not settings.after_auto_compactions \
-            or (selected is not None and "renewal" not in selected):
+    if (
+        outcome.final
+        or outcome.stop
+        or not settings.after_auto_compactions
+        or (selected is not None and "renewal" not in selected)
+    ):
         return
     count = int(run.state.get(_COUNT, 0))
     if count - int(run.state.get(_RENEWED_AT, 0)) < settings.after_auto_compactions:

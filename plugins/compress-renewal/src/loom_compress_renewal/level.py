@@ -8,13 +8,13 @@ from typing import Any
 from loom.context import ContextWindow
 from loom.invariants import ContextEdit
 from loom.messages import Message
-
 from loom_compress_common.digest import structured_summary
 from loom_compress_common.history import is_kept_user, protected_start
 from loom_compress_common.ledger import LEDGER_KEY, Harvester
 from loom_compress_common.level import ledger_of, pinned_ledger
 from loom_compress_common.store import RawJSON, RestoreStore, message_json, ref
 from loom_compress_common.stubs import STUB_PREFIX, short_tokens
+
 from loom_compress_renewal.settings import RenewalSettings
 
 HANDOFF_KEY = "Hand-off note"
@@ -22,10 +22,16 @@ HANDOFF_KEY = "Hand-off note"
 
 def checkpoint_item(window: ContextWindow, step: int) -> RawJSON:
     """The whole window as a ``checkpoint`` item (the same fields as ``ContextWindow.snapshot``)."""
-    head = {"system": window.system, "goal": window.goal, "skills": list(window.skills),
-            "memory": list(window.memory), "pinned": dict(window.pinned),
-            "plan": window.plan.model_dump(mode="json") if window.plan else None,
-            "tokens": window.partition_tokens(), "budget": window.budget}
+    head = {
+        "system": window.system,
+        "goal": window.goal,
+        "skills": list(window.skills),
+        "memory": list(window.memory),
+        "pinned": dict(window.pinned),
+        "plan": window.plan.model_dump(mode="json") if window.plan else None,
+        "tokens": window.partition_tokens(),
+        "budget": window.budget,
+    }
     history = ",".join(map(message_json, window.history))
     body = json.dumps(head, ensure_ascii=False)[:-1] + f',"history":[{history}]}}'
     return RawJSON(f'{{"kind":"checkpoint","step":{int(step)},"window":{body}}}')
@@ -69,25 +75,51 @@ class Renewal:
         users: list[Message] = []
         seen: set[str] = set()
         for message in region:
-            if is_kept_user(message) and message.text_content not in tail_texts \
-                    and message.text_content not in seen:
+            if (
+                is_kept_user(message)
+                and message.text_content not in tail_texts
+                and message.text_content not in seen
+            ):
                 seen.add(message.text_content)
                 users.append(message)
-        pinned[HANDOFF_KEY] = self._handoff(window, region, dropped, restore_ref, step,
-                                            pinned.get(LEDGER_KEY, window.pinned.get(LEDGER_KEY, "")))
-        return ContextEdit(level=self.level,
-                           reason=f"renewed the context: {len(dropped)} messages checkpointed to disk",
-                           history=[*users, *tail], pinned=pinned, lossy=True, restore_refs=[restore_ref])
+        pinned[HANDOFF_KEY] = self._handoff(
+            window,
+            region,
+            dropped,
+            restore_ref,
+            step,
+            pinned.get(LEDGER_KEY, window.pinned.get(LEDGER_KEY, "")),
+        )
+        return ContextEdit(
+            level=self.level,
+            reason=f"renewed the context: {len(dropped)} messages checkpointed to disk",
+            history=[*users, *tail],
+            pinned=pinned,
+            lossy=True,
+            restore_refs=[restore_ref],
+        )
 
-    def _handoff(self, window: ContextWindow, region: list[Message], dropped: list[Message],
-                 restore_ref: str, step: int, ledger_text: str) -> str:
+    def _handoff(
+        self,
+        window: ContextWindow,
+        region: list[Message],
+        dropped: list[Message],
+        restore_ref: str,
+        step: int,
+        ledger_text: str,
+    ) -> str:
         tokens = window.estimator.factor * sum(window.estimator.raw_message(m) for m in dropped)
-        head = (f"The context was renewed at step {step}: {len(dropped)} earlier messages "
-                f"({short_tokens(tokens)}) are checkpointed on disk. Read any part back with "
-                f'context_restore(ref="{restore_ref}", grep="<word>"). Your messages from the '
-                "user are kept verbatim below; the Fact ledger holds facts from earlier outputs.")
-        summaries = [m.text_content for m in region if m.role == "assistant"
-                     and m.text_content.startswith(f"{STUB_PREFIX}summary")]
+        head = (
+            f"The context was renewed at step {step}: {len(dropped)} earlier messages "
+            f"({short_tokens(tokens)}) are checkpointed on disk. Read any part back with "
+            f'context_restore(ref="{restore_ref}", grep="<word>"). Your messages from the '
+            "user are kept verbatim below; the Fact ledger holds facts from earlier outputs."
+        )
+        summaries = [
+            m.text_content
+            for m in region
+            if m.role == "assistant" and m.text_content.startswith(f"{STUB_PREFIX}summary")
+        ]
         budget = self.settings.handoff_chars - len(head)
         if summaries:
             body = summaries[-1].split("\n", 1)[-1]

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-
 from loom_compress_common.settings import LevelSettings
+from pydantic import Field
 
 
 class RenewalSettings(LevelSettings):

@@ -25,6 +25,12 @@ __all__ = ["SnipSettings", "loom_register_compressors"]
 @hookimpl
 def loom_register_compressors() -> list[Record]:
     """Register the ``snip`` level (threshold 0.5)."""
-    return [CompressorRecord(name="snip", factory="loom_compress_snip.level:Snip.from_settings",
-                             settings=SnipSettings, threshold=SnipSettings().threshold,
-                             description="superseded reads, duplicates, progress noise, oversized outputs")]
+    return [
+        CompressorRecord(
+            name="snip",
+            factory="loom_compress_snip.level:Snip.from_settings",
+            settings=SnipSettings,
+            threshold=SnipSettings().threshold,
+            description="superseded reads, duplicates, progress noise, oversized outputs",
+        )
+    ]

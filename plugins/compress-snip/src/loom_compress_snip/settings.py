@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-
 from loom_compress_common.settings import LevelSettings
+from pydantic import Field
 
 
 class SnipSettings(LevelSettings):
@@ -20,8 +19,9 @@ class SnipSettings(LevelSettings):
     """
 
     threshold: float = Field(default=0.5, ge=0.0, le=4.0)
-    read_tools: list[str] = Field(default_factory=lambda: [
-        "read_file", "read", "cat", "view", "view_file", "open_file", "read_text"])
+    read_tools: list[str] = Field(
+        default_factory=lambda: ["read_file", "read", "cat", "view", "view_file", "open_file", "read_text"]
+    )
     min_duplicate_chars: int = Field(default=200, ge=1)
     max_output_tokens: int = Field(default=4000, ge=100)
     preview_chars: int = Field(default=1200, ge=0)
