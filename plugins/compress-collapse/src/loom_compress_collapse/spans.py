@@ -15,16 +15,19 @@ DONE = re.compile(
 )
 
 
-def _signature(message: Message, ok: bool, following: Message | None) -> set[str]:
+def _outcomes(message: Message, following: Message | None) -> tuple[set[str], set[str]]:
+    """Signatures of the calls in ``message`` that succeeded, and of those that failed."""
+    ok: set[str] = set()
+    failed: set[str] = set()
     if following is None or following.role != "tool":
-        return set()
+        return ok, failed
     by_id = {c.id: c for c in message.tool_calls}
-    found = set()
     for result in following.tool_results:
         call = by_id.get(result.call_id)
-        if call is not None and is_error_output(result.content, result.is_error) != ok:
-            found.add(call.name + repr(sorted(call.arguments.items())))
-    return found
+        if call is not None:
+            signature = call.name + repr(sorted(call.arguments.items()))
+            (failed if is_error_output(result.content, result.is_error) else ok).add(signature)
+    return ok, failed
 
 
 def finished_spans(history: list[Message], end: int, min_messages: int) -> list[tuple[int, int]]:
@@ -52,11 +55,12 @@ def _in_segment(history: list[Message], segment: list[Unit], min_messages: int) 
         text = message.text_content
         if text and not is_compressed(text) and DONE.search(text):
             ends.append(position)
-        for signature in _signature(message, True, following):
+        succeeded, failed = _outcomes(message, following)
+        for signature in succeeded:
             if signature in failing:
                 ends.append(position)
                 del failing[signature]
-        for signature in _signature(message, False, following):
+        for signature in failed:
             failing.setdefault(signature, position)
     spans = []
     start = 0

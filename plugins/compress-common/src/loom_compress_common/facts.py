@@ -19,6 +19,7 @@ for where facts are kept.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -256,8 +257,11 @@ def decisions_in(text: str, *, source: str = "", ref: str = "") -> list[Fact]:
 
 def is_error_output(content: str, is_error: bool) -> bool:
     """Whether a tool output reports a failure."""
-    if is_error:
-        return True
+    return is_error or _reports_failure(content)
+
+
+@functools.lru_cache(maxsize=1024)
+def _reports_failure(content: str) -> bool:
     if len(content) > 8000:  # failures are reported at the start or the end of an output
         content = content[:2000] + "\n" + content[-6000:]
     if any(hint in content for hint in _ERROR_HINTS) or content.startswith(_ERROR_STARTS):
