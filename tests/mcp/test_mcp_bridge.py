@@ -149,7 +149,7 @@ async def test_a_killed_server_is_restarted_on_the_next_call(
         assert restarted.pid != server.pid
     finally:
         await src.close()
-    [(kind, data)] = [e for e in seen if e[0] == "mcp.server_restarted"]
+    [data] = [d for k, d in seen if k == "mcp.server_restarted"]
     assert data["server"] == "every" and data["restarts"] == 1 and data["delay"] == 0.1
     assert "closed the connection" in data["reason"]
 
