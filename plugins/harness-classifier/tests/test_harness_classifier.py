@@ -26,7 +26,7 @@ WS = os.path.realpath("/tmp") + "/loom-classifier-ws"
 def judge(command: str, tool_name: str = "shell", effects: tuple[str, ...] = ("execute",)
           ) -> dict[str, Any]:
     findings = classify(tool_name, {"command": command}, effects, WS)
-    return findings.classification("d", 0.9)
+    return findings.classification(0.9)
 
 
 @pytest.mark.parametrize(("command", "category", "deny"), [
@@ -111,7 +111,7 @@ def test_unparsable_commands_are_risky_not_ignored() -> None:
 ])
 def test_tools_are_classified_from_effects_and_arguments(
         tool_name: str, effects: tuple[str, ...], arguments: dict[str, Any], rule: str, deny: bool) -> None:
-    result = classify(tool_name, arguments, effects, WS).classification("d", 0.9)
+    result = classify(tool_name, arguments, effects, WS).classification(0.9)
     assert (result["rule"], result["deny"]) == (rule, deny), result
 
 
@@ -119,7 +119,7 @@ def test_a_symbolic_link_out_of_the_workspace_is_outside(tmp_path: Path) -> None
     ws = tmp_path / "ws"
     ws.mkdir()
     (ws / "link").symlink_to("/etc", target_is_directory=True)
-    result = classify("write", {"path": "link/hosts"}, ("mutate",), str(ws)).classification("d", 0.9)
+    result = classify("write", {"path": "link/hosts"}, ("mutate",), str(ws)).classification(0.9)
     assert result["rule"] == "path.write-system" and result["deny"]
 
 

@@ -15,13 +15,13 @@ Hooks, in the order they act on one call:
   id and arguments — before the Act phase starts;
 - ``loom_veto`` (tryfirst: tier 1 judges first): uses the cached
   classification (or classifies now) and denies clear dangers;
-- ``loom_wrap_tool_call`` (trylast, the innermost layer): if the arguments
-  that are about to run differ from the classified ones (a hook rewrote
-  them), they are classified again and refused when they are clearly
-  dangerous;
-- ``loom_tool_finished``: tool output that tries to switch the mode or get
-  actions approved marks the run; later escalations are denied and every
-  non-read action gets at least risk 0.7.
+- ``loom_wrap_tool_call`` (trylast: among the innermost layers): if the
+  arguments that are about to run differ from the classified ones (a hook
+  rewrote them), they are classified again and refused when they are
+  clearly dangerous;
+  the same layer then reads the tool's output: output that tries to switch
+  the mode or get actions approved marks the run; later escalations are
+  denied and every non-read action gets at least risk 0.7.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from loom.records import Record, SettingsRecord
 from loom.requests import ModelRequest, ModelResponse, ToolSpec
 from loom.verdicts import ProposedAction, Verdict
 
-from loom_harness_classifier.classify import classify, digest
+from loom_harness_classifier.classify import classify
 from loom_harness_classifier.findings import SEVERITY, Findings, Kind
 from loom_harness_classifier.injection import find_injection
 from loom_harness_classifier.settings import SETTINGS_NAME, ClassifierSettings, settings_of
@@ -49,8 +49,7 @@ INJECTION_KEY = "harness.injection"
 TIER = "1"
 
 __all__ = ["CLASSIFICATION_KEY", "INJECTION_KEY", "SETTINGS_NAME", "ClassifierSettings",
-           "classify", "classify_action", "loom_register_settings", "loom_tool_finished",
-           "loom_veto", "loom_wrap_model_call", "loom_wrap_tool_call"]
+           "classify", "classify_action", "loom_register_settings", "loom_veto", "loom_wrap_model_call", "loom_wrap_tool_call"]
 
 
 @dataclass
@@ -79,7 +78,7 @@ def classify_action(run: Any, call_id: str, tool: str, arguments: dict[str, Any]
     findings = classify(tool, arguments, effects, state.workspace)
     _apply_injection(run, findings)
     settings = settings_of(run)
-    result = findings.classification(digest(arguments), settings.deny_at)
+    result = findings.classification(settings.deny_at)
     result["tool"] = tool
     result["arguments"] = arguments
     state.shared[call_id] = result
@@ -129,7 +128,8 @@ async def loom_veto(action: ProposedAction, run: Any) -> Verdict | None:
     result = classify_action(run, action.call_id, action.tool, action.arguments, action.spec)
     if settings.second_opinion and not result["deny"] and result["risk"] >= settings.second_opinion_from:
         await _second_opinion(run, settings, action, result)
-    if settings.emit_events:
+    if settings.emit_events == "all" or (settings.emit_events == "risky"
+                                         and result["risk"] >= settings.risky_at):
         await run.emit("harness-classifier.classified", call_id=action.call_id, tool=action.tool,
                        category=result["category"], risk=result["risk"], rule=result["rule"],
                        reasons=result["reasons"], deny=result["deny"])
@@ -160,11 +160,11 @@ async def _second_opinion(run: Any, settings: ClassifierSettings, action: Propos
 async def loom_wrap_tool_call(call: ToolCallBlock, spec: ToolSpec, run: Any,
                               call_next: Callable[[ToolCallBlock], Awaitable[ToolResultBlock]]
                               ) -> ToolResultBlock:
-    """Re-check arguments that changed after the veto (e.g. rewritten by a hook) just before running."""
+    """Re-check arguments that changed after the veto (e.g. rewritten by a hook), then scan the output."""
     cached = _state(run).shared.get(call.id)
     if cached is None or cached["arguments"] != call.arguments:
         result = classify_action(run, call.id, call.name, call.arguments, spec)
-        if settings_of(run).emit_events:
+        if settings_of(run).emit_events != "none":
             await run.emit("harness-classifier.reclassified", call_id=call.id, tool=call.name,
                            category=result["category"], risk=result["risk"], rule=result["rule"],
                            deny=result["deny"])
@@ -174,14 +174,14 @@ async def loom_wrap_tool_call(call: ToolCallBlock, spec: ToolSpec, run: Any,
                 content=f"Not run: denied by harness-classifier rule {result['rule']}: the arguments "
                         f"changed after the veto into a {result['category_name']} action "
                         f"({'; '.join(result['reasons'][:3])})")
-    return await call_next(call)
+    result = await call_next(call)
+    if not result.is_error and settings_of(run).scan_tool_output:
+        await _scan_output(call, result, run)
+    return result
 
 
-@hookimpl
-async def loom_tool_finished(call: ToolCallBlock, result: ToolResultBlock, run: Any) -> None:
+async def _scan_output(call: ToolCallBlock, result: ToolResultBlock, run: Any) -> None:
     """Remember tool output that tries to switch the mode or get actions approved."""
-    if result.is_error or not settings_of(run).scan_tool_output:
-        return
     excerpt = find_injection(result.content)
     if excerpt is None:
         return

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -21,6 +19,7 @@ PATH_KEYS = frozenset({"path", "paths", "file", "files", "file_path", "filepath"
                        "target", "destination", "dest", "src", "source", "directory", "dir",
                        "folder", "cwd", "output", "output_path", "notebook_path"})
 COMMAND_KEYS = frozenset({"command", "cmd", "script", "commandline", "command_line"})
+GLOB_KEYS = frozenset({"pattern", "glob", "include"})
 URL_KEYS = frozenset({"url", "uri", "urls", "endpoint", "href"})
 SHELL_TOOLS = frozenset({"shell", "bash", "sh", "exec", "run", "terminal", "run_command",
                          "execute", "run_shell", "shell_command"})
@@ -29,18 +28,17 @@ MODES = frozenset({"AUTO", "DEFAULT", "PLAN"})
 LOOM_MARKERS = ("LOOM_PROFILE__MODE", "LOOM_SETTINGS__HARNESS", "[tool.loom", "[settings.harness")
 
 
-def digest(arguments: Mapping[str, Any]) -> str:
-    """A short hash of the arguments (canonical JSON): the cache key with the call id."""
-    text = json.dumps(arguments, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
-
-
 def _strings(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
     if isinstance(value, list | tuple):
         return [v for v in value if isinstance(v, str)]
     return []
+
+
+def _escapes(pattern: str) -> bool:
+    return pattern.startswith(("/", "~", "$")) or pattern == ".." or pattern.startswith("../") \
+        or "/../" in pattern or pattern.endswith("/..")
 
 
 def classify(tool: str, arguments: Mapping[str, Any], effects: Iterable[Any],
@@ -70,6 +68,8 @@ def classify(tool: str, arguments: Mapping[str, Any], effects: Iterable[Any],
         elif lowered in COMMAND_KEYS and ("execute" in declared or tool.lower() in SHELL_TOOLS):
             for text in _strings(value):
                 analyze_shell(text, workspace, findings)
+        elif lowered in GLOB_KEYS and isinstance(value, str) and _escapes(value):
+            read_path(ctx, value.split("*", 1)[0] or "/", verb=f"{tool} searches")
         elif lowered in URL_KEYS and _strings(value) and "network" not in declared:
             findings.add("network", 0.5, "argument.url", f"{tool} is given a URL")
         elif lowered in MODE_KEYS and isinstance(value, str) and value.upper() in MODES:

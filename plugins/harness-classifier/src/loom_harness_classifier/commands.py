@@ -129,10 +129,6 @@ def analyze_simple(command: SimpleCommand, ctx: Context) -> None:
                 read_path(ctx, word, verb=f"{name} uses")
 
 
-def _network_findings(findings: Findings) -> int:
-    return sum(1 for f in findings.items if f.kind == "network")
-
-
 def analyze_shell(command: str, workspace: str, findings: Findings, depth: int = 0) -> Context:
     """Add the findings of one command line to ``findings``; returns the analysis context."""
     ctx = Context(workspace, findings)
@@ -168,7 +164,7 @@ def analyze_shell(command: str, workspace: str, findings: Findings, depth: int =
     for pipeline in parsed.pipelines:
         piped_network = False
         for simple in pipeline:
-            before = _network_findings(findings)
+            before = findings.network
             ctx.interpreter = False
             analyze_simple(simple, ctx)
             runs_code = ctx.interpreter or program_name((simple.words or [""])[0]) in INTERPRETER_NAMES
@@ -178,7 +174,7 @@ def analyze_shell(command: str, workspace: str, findings: Findings, depth: int =
             elif runs_code and earlier_network:
                 findings.add("execute", 0.85, "shell.download-and-run",
                              "runs code after fetching something from the network")
-            if _network_findings(findings) > before:
+            if findings.network > before:
                 piped_network = True
         earlier_network = earlier_network or piped_network
     if ctx.sensitive and ctx.network:

@@ -33,14 +33,18 @@ class Findings:
     items: list[Finding] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
     compound: bool = False
+    network: int = 0
 
     def add(self, kind: Kind, risk: float, rule: str, reason: str) -> None:
         """Record one finding."""
         self.items.append(Finding(kind, risk, rule, reason))
+        if kind == "network":
+            self.network += 1
 
     def extend(self, other: Findings) -> None:
         """Take over the findings of a nested command (a substitution, ``sh -c``...)."""
         self.items.extend(other.items)
+        self.network += other.network
         self.commands.extend(other.commands)
         self.compound = self.compound or other.compound
 
@@ -52,7 +56,7 @@ class Findings:
         """Whether a finding of ``kind`` exists."""
         return any(f.kind == kind for f in self.items)
 
-    def classification(self, digest: str, deny_at: float) -> dict[str, Any]:
+    def classification(self, deny_at: float) -> dict[str, Any]:
         """The plain-data classification shared with the other tiers through ``run.state``."""
         kinds = sorted(self.kinds() or {"read"}, key=SEVERITY.__getitem__)
         top = max(self.items, key=lambda f: (f.risk, SEVERITY[f.kind]), default=None)
@@ -72,7 +76,6 @@ class Findings:
             "reasons": reasons[:8],
             "rule": top.rule if top else "",
             "deny": risk >= deny_at,
-            "digest": digest,
             "commands": list(self.commands),
             "compound": self.compound,
         }

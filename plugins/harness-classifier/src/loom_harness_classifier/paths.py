@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
+import stat
 import tempfile
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
+from fnmatch import translate
 from functools import lru_cache
-from pathlib import PurePosixPath
 from typing import Literal
 
 Place = Literal["workspace", "root", "device", "scratch", "outside", "system", "broad", "unknown"]
@@ -85,39 +86,65 @@ def _expand(raw: str, workspace: str) -> str | None:
     if "$" in text or "`" in text:
         return None
     if not text.startswith("/"):
-        text = os.path.join(workspace, text)
-    return os.path.normpath(text)
+        text = workspace + "/" + text
+    return text
 
 
 def classify_path(raw: str, workspace: str) -> PathInfo:
     """Classify a path as a tool or a command would use it (relative to ``workspace``).
 
-    ``workspace`` must be an absolute, resolved path. Symbolic links inside
-    the workspace are resolved, so a link pointing out is seen as outside.
+    ``workspace`` must be an absolute, resolved path. Symbolic links are
+    resolved before ``..`` (as the system does), so a link pointing out of
+    the workspace — or at Loom's configuration — is seen for what it is.
     """
-    expanded = _expand(raw, workspace)
-    name = PurePosixPath(raw.rstrip("/")).name if raw else ""
-    if expanded is None:
+    joined = _expand(raw, workspace)
+    name = os.path.basename(raw.rstrip("/")) if raw else ""
+    if joined is None:
         return PathInfo(raw, raw, "unknown", secret=_secret_name(name))
-    absolute = expanded
-    if _under(absolute, workspace):
-        real = os.path.realpath(absolute)
-        if not _under(real, workspace):
-            absolute = real
+    if "/.." in joined:
+        absolute = os.path.realpath(joined)
+    else:
+        absolute = os.path.normpath(joined)
+        if _under(absolute, workspace) and absolute != workspace:
+            absolute = _resolve_links(absolute, workspace)
+    real_name = os.path.basename(absolute)
     place = _place(absolute, workspace)
-    rel_home = absolute[len(home()) + 1:] if _under(absolute, home()) and absolute != home() else ""
-    secret = _secret_name(name) or any(_under(rel_home, s) for s in HOME_SECRETS if rel_home)
-    env_file = any(fnmatchcase(name, p) for p in ENV_NAMES)
-    parts = PurePosixPath(absolute).parts
-    loom_config = name in CONFIG_NAMES or any(d in parts for d in CONFIG_DIRS)
+    home_dir = home()
+    rel_home = absolute[len(home_dir) + 1:] if _under(absolute, home_dir) and absolute != home_dir else ""
+    secret = _secret_name(name) or _secret_name(real_name) \
+        or (bool(rel_home) and any(_under(rel_home, s) for s in HOME_SECRETS))
+    env_file = ENV_PATTERN.match(name) is not None or ENV_PATTERN.match(real_name) is not None
+    loom_config = name in CONFIG_NAMES or real_name in CONFIG_NAMES \
+        or any(f"/{d}/" in absolute + "/" for d in CONFIG_DIRS)
     startup = bool(rel_home) and any(_under(rel_home, s) for s in HOME_STARTUP)
     if secret or startup:
         place = "system" if place == "outside" else place
     return PathInfo(raw, absolute, place, secret, env_file, loom_config, startup)
 
 
+def _resolve_links(absolute: str, workspace: str) -> str:
+    """``absolute`` with links resolved, checking only the components below the workspace."""
+    current = workspace
+    for part in absolute[len(workspace) + 1:].split("/"):
+        current = f"{current}/{part}"
+        try:
+            if stat.S_ISLNK(os.lstat(current).st_mode):
+                return os.path.realpath(absolute)
+        except OSError:
+            return absolute  # does not exist (yet): nothing below it can be a link
+    return absolute
+
+
+def _glob_regex(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{translate(p)})" for p in patterns))
+
+
+SECRET_PATTERN = _glob_regex(SECRET_NAMES)
+ENV_PATTERN = _glob_regex(ENV_NAMES)
+
+
 def _secret_name(name: str) -> bool:
-    return any(fnmatchcase(name, p) for p in SECRET_NAMES)
+    return SECRET_PATTERN.match(name) is not None
 
 
 def _place(absolute: str, workspace: str) -> Place:

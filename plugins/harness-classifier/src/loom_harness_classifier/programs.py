@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from loom_harness_classifier.pathrisk import Context, delete_path, looks_like_path, read_path, write_path
+from loom_harness_classifier.pathrisk import Context, delete_path, read_path, write_path
+from loom_harness_classifier.paths import classify_path
 
 Handler = Callable[[str, list[str], Context], None]
 
@@ -17,8 +18,8 @@ READ_FILES = frozenset({"cat", "head", "tail", "less", "more", "wc", "base64", "
 READ_PATTERN_FIRST = frozenset({"grep", "egrep", "fgrep", "rg", "ag", "ack", "zgrep"})
 HARMLESS = frozenset({"echo", "printf", "pwd", "which", "whereis", "type", "date", "whoami", "id",
                       "uname", "hostname", "true", "false", "test", "[", "[[", "basename",
-                      "dirname", "seq", "sleep", "ps", "uptime", "free", "cd", "exit", "clear",
-                      "tr", "rev", "yes", "man", "help", "locate", "nproc", "arch", "tput", ":",
+                      "dirname", "seq", "sleep", "ps", "uptime", "free", "exit", "clear",
+                      "tr", "rev", "yes", "man", "help", "locate", "nproc", "arch", "tput", ":", "popd",
                       "wait", "read", "shift", "return", "let", "expr", "time", "df", "lsblk"})
 NETWORK = frozenset({"curl", "wget", "nc", "ncat", "netcat", "ssh", "scp", "sftp", "ftp", "telnet",
                      "socat", "http", "https", "xh", "aria2c", "rsync", "ping", "dig", "nslookup",
@@ -49,7 +50,8 @@ PACKAGE_MANAGERS: dict[str, frozenset[str]] = {
     "mamba": frozenset({"install"}), "snap": frozenset({"install"}),
 }
 INLINE_CODE_FLAGS = frozenset({"-c", "-e", "-E", "-r", "--eval", "--command", "-command"})
-CODE_DESTROY = re.compile(r"rmtree|os\.remove|os\.unlink|unlink\(|rmdir|rm -r|truncate\(|\.delete\(")
+CODE_DESTROY = re.compile(r"rmtree|os\.remove|\bunlink\b|\brmdir\b|rm -r|truncate\(|\.delete\(|rimraf"
+                          r"|\brm_rf\b|rmSync|File\.delete|FileUtils\.rm")
 CODE_NETWORK = re.compile(r"urllib|requests\.|socket|http\.client|fetch\(|LWP::|Net::HTTP")
 CODE_ENV = re.compile(r"os\.environ|process\.env|ENV\[|getenv|%ENV")
 CODE_SHELL = re.compile(r"os\.system|subprocess|popen|exec\(|spawn|system\(|`")
@@ -216,10 +218,10 @@ def network(name: str, args: list[str], ctx: Context) -> None:
     for i, word in enumerate(args):
         nxt = args[i + 1] if i + 1 < len(args) else ""
         if word in ("-d", "--data", "--data-binary", "--data-raw", "--data-urlencode", "-F", "--form",
-                    "--post-file", "--body-file") or word.startswith(("--data=", "--post-file=")):
+                    "--post-file", "--body-file") or word.startswith(("--data=", "--post-file=", "--body-file=", "--data-binary=")):
             value = word.partition("=")[2] or nxt
             source = value.split("=", 1)[-1] if "=" in value and not value.startswith("@") else value
-            if source.startswith("@") or word in ("--post-file", "--body-file"):
+            if source.startswith("@") or word.split("=", 1)[0] in ("--post-file", "--body-file"):
                 path = source.lstrip("@").lstrip("<")
                 if path in ("-", ""):
                     ctx.findings.add("network", 0.6, "shell.upload-stdin", f"{name} uploads its input")
@@ -350,6 +352,10 @@ def copy_move(name: str, args: list[str], ctx: Context) -> None:
             delete_path(ctx, source, recursive=True, verb="mv moves away")
         elif name != "ln":
             read_path(ctx, source, verb=f"{name} copies")
+        elif not classify_path(source, ctx.workspace).inside:
+            ctx.findings.add("read", 0.75, "shell.link-outside",
+                             f"ln links to {source!r}, outside the workspace: later paths through "
+                             "the link leave it")
     if dest == "/dev/null" and name == "mv":
         ctx.findings.add("destroy", 0.8, "shell.mv-devnull", "mv into /dev/null destroys the files")
     write_path(ctx, dest, verb=f"{name} writes")
@@ -372,6 +378,19 @@ def writers(name: str, args: list[str], ctx: Context) -> None:
         write_path(ctx, path, verb=f"{name} writes")
     if not operands:
         ctx.findings.add("mutate", 0.35, f"shell.{name}", f"runs {name}")
+
+
+def change_dir(name: str, args: list[str], ctx: Context) -> None:
+    """``cd``, ``pushd``: after leaving the workspace, relative paths cannot be judged."""
+    _, operands = options_and_args(args)
+    target = operands[0] if operands else "~"
+    info = classify_path(target, ctx.workspace)
+    if info.inside:
+        ctx.findings.add("read", 0.05, "shell.cd", f"{name} {target}")
+    else:
+        ctx.findings.add("read", 0.7, "shell.cd-outside",
+                         f"{name} leaves the workspace for {target!r}: later relative paths "
+                         "point outside it")
 
 
 def reader(name: str, args: list[str], ctx: Context) -> None:
@@ -400,7 +419,7 @@ HANDLERS: dict[str, Handler] = {
     "find": find, "dd": dd, "chmod": chmod, "chown": chmod, "chgrp": chmod, "git": git,
     "cp": copy_move, "mv": copy_move, "install": copy_move, "ln": copy_move,
     "touch": writers, "mkdir": writers, "tee": writers, "truncate": writers, "sed": writers,
-    "patch": writers, "crontab": scheduler, "at": scheduler, "batch": scheduler,
+    "patch": writers, "cd": change_dir, "pushd": change_dir, "crontab": scheduler, "at": scheduler, "batch": scheduler,
     "kill": process_control, "pkill": process_control, "killall": process_control,
     "systemctl": process_control, "service": process_control,
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,7 +18,10 @@ class ClassifierSettings(BaseModel):
     ``speculative``: classify the tool calls of each model response as soon
     as it arrives, before the Act phase. ``scan_tool_output``: look for
     instructions to change the mode or approve actions in tool output.
-    ``emit_events``: emit a ``harness-classifier.classified`` event per call.
+    ``emit_events``: emit a ``harness-classifier.classified`` event for
+    ``"all"`` calls, for ``"risky"`` ones (risk at least ``risky_at``, or
+    denied: the default) or for ``"none"``. The verdicts of the tiers are
+    events whatever this says.
     ``second_opinion``: also ask a model (``second_opinion_provider``, or
     the run's provider) about calls whose risk is in
     [``second_opinion_from``, ``deny_at``); it can only raise the risk.
@@ -29,7 +32,8 @@ class ClassifierSettings(BaseModel):
     deny_at: float = Field(default=0.9, ge=0.5, le=1.0)
     speculative: bool = True
     scan_tool_output: bool = True
-    emit_events: bool = True
+    emit_events: Literal["all", "risky", "none"] = "risky"
+    risky_at: float = Field(default=0.5, ge=0.0, le=1.0)
     second_opinion: bool = False
     second_opinion_provider: str | None = None
     second_opinion_from: float = Field(default=0.4, ge=0.0, le=1.0)

@@ -6,6 +6,7 @@ import json
 import os
 import tempfile
 import threading
+import time
 import tomllib
 from pathlib import Path
 
@@ -22,22 +23,30 @@ _LOCK = threading.Lock()
 class RulesFile:
     """Reads (re-reading when it changes) and appends to one rules file."""
 
+    #: Seconds between two checks of the file for changes made by other programs.
+    CHECK_EVERY = 0.5
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._stamp: tuple[int, int] | None = None
         self._rules: list[Rule] = []
+        self._checked = -1.0
 
     def rules(self) -> list[Rule]:
-        """The file's rules; re-read when the file changed since the last call."""
+        """The file's rules; re-read when it changed (checked at most every ``CHECK_EVERY`` s)."""
+        now = time.monotonic()
+        if self._checked >= 0 and now - self._checked < self.CHECK_EVERY:
+            return self._rules
         try:
             stat = self.path.stat()
         except FileNotFoundError:
-            self._stamp, self._rules = None, []
+            self._stamp, self._rules, self._checked = None, [], now
             return self._rules
         stamp = (stat.st_mtime_ns, stat.st_size)
         if stamp != self._stamp:
-            self._rules = self._load()
+            self._rules = self._load()  # a bad file raises on every call until it is fixed
             self._stamp = stamp
+        self._checked = now
         return self._rules
 
     def _load(self) -> list[Rule]:
@@ -83,7 +92,7 @@ class RulesFile:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(body)
             os.replace(tmp, self.path)
-        self._stamp = None
+        self._stamp, self._checked = None, -1.0
         return True
 
 
