@@ -26,6 +26,7 @@ def session(tmp_path: Path, **settings: int) -> tuple[Run, Micro]:
     history = (
         History("add quotas")
         .tool("read_file", CONFIG, path="config/db.toml")
+        .user("Never touch the migrations folder.")
         .tool("run_shell", FAILING, command="pytest -q tests/test_api.py", is_error=True)
         .tool(
             "edit_file",
@@ -60,6 +61,8 @@ async def test_old_outputs_are_masked_after_their_facts_reach_the_ledger(tmp_pat
     assert "port = 6842" in ledger and 'host = "db.internal"' in ledger
     assert "KeyError: 'tenant_id' → fixed by edit_file src/api/quota.py" in ledger
     assert "touched src/api/quota.py" in ledger
+    assert "- decision: I'll use a dict default instead of raising." in ledger
+    assert "- constraint: Never touch the migrations folder." in ledger
     store = RestoreStore.for_run(run)
     assert "port = 6842" in restore_text(store, refs_in(outputs[0])[0])
 

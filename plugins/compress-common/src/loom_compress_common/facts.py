@@ -83,6 +83,19 @@ _EVENT_LINE = re.compile(
     r"[ \t]*(?:Successfully[ \t]+)?(?:[Cc]reated|[Bb]uilt|[Dd]eployed|[Tt]agged|[Pp]ublished|"
     r"[Uu]ploaded|[Mm]igrated|[Rr]egistered|[Aa]llocated|[Pp]rovisioned|[Ii]ssued)\b.{3,160}$"
 )
+CONSTRAINT_CUES = (
+    "do not",
+    "don't",
+    "never",
+    "must",
+    "always",
+    "only ",
+    "keep ",
+    "avoid",
+    "make sure",
+    "instead",
+    "should",
+)
 DECISION_CUES = (
     "decid",
     "decision",
@@ -253,6 +266,16 @@ def decisions_in(text: str, *, source: str = "", ref: str = "") -> list[Fact]:
         if 12 <= len(sentence) <= 300:
             out.append(Fact("decision", f"decision:{sentence[:120].lower()}", sentence, source, ref))
     return out
+
+
+def constraints_in(text: str) -> list[Fact]:
+    """A user's message as a constraint fact, when it asks for or forbids something."""
+    flat = " ".join(text.split())
+    lower = flat.lower()
+    if not flat or not any(cue in lower for cue in CONSTRAINT_CUES):
+        return []
+    shown = flat if len(flat) <= 300 else flat[:299] + "…"
+    return [Fact("constraint", f"constraint:{lower[:120]}", shown)]
 
 
 def is_error_output(content: str, is_error: bool) -> bool:

@@ -22,7 +22,13 @@ from dataclasses import dataclass
 from loom.context import ContextWindow
 from loom.messages import Message, ToolCallBlock, ToolResultBlock
 
-from loom_compress_common.facts import Fact, decisions_in, facts_from_output, is_error_output
+from loom_compress_common.facts import (
+    Fact,
+    constraints_in,
+    decisions_in,
+    facts_from_output,
+    is_error_output,
+)
 from loom_compress_common.history import calls_by_id, is_mutating, path_argument
 from loom_compress_common.stubs import is_stub, name_call
 
@@ -31,7 +37,7 @@ HEADER = (
     "Facts kept from content that left the context (newest last; "
     "context_restore(ref=...) brings back the source)."
 )
-_PRIORITY = {"files": 6, "decision": 5, "error": 4, "value": 3, "event": 2}
+_PRIORITY = {"files": 6, "constraint": 6, "decision": 5, "error": 4, "value": 3, "event": 2}
 _LINE = re.compile(r"^- (\w+): (.*?)(?: — from (.*?))?(?:, ref ([0-9a-f]{12}/[\w.\-]+))?$")
 _VALUES = re.compile(r"^- values(?: from (.*?))?(?:, ref ([0-9a-f]{12}/[\w.\-]+))?: (.*)$")
 _MAX_FILES = 150
@@ -214,7 +220,12 @@ class Harvester:
                         self.ledger.resolve(fact.text, fix)
 
     def message(self, index: int, message: Message, ref: str = "") -> None:
-        """Harvest a whole message: outputs, decisions in text, files touched."""
+        """Harvest a whole message: outputs, decisions in text, files touched, user constraints."""
+        if message.role == "user":
+            if index and not message.meta.get("delta"):
+                for fact in constraints_in(message.text_content):
+                    self.ledger.add(fact)
+            return
         if message.role == "tool":
             for result in message.tool_results:
                 self.result(index, result, ref)

@@ -2,8 +2,9 @@
 
 Tool outputs older than the last ``keep_turns`` assistant turns (and outside
 the protected tail) are masked in batches: first their facts — paths,
-numbers, identifiers, settings, errors and how they were fixed, decisions,
-files touched — go to the pinned **Fact ledger** in the working partition,
+numbers, identifiers, settings, errors and how they were fixed — and the
+decisions, user constraints and files touched before them go to the pinned
+**Fact ledger** in the working partition,
 then each output is replaced by a one-line stub with its restore
 reference. It only acts when the maskable outputs hold at least
 ``batch_fraction`` of the budget, so the window changes in a few large

@@ -96,9 +96,9 @@ class Micro:
             replaced.setdefault(index, {})[position] = stub(
                 f"masked: {what} — {lines} lines, {size}", restore_ref, note
             )
-        for message in history[:limit]:
-            if message.role == "assistant" and message.tool_calls:
-                harvester.touched(message)
+        for index in range(limit):
+            if history[index].role != "tool":
+                harvester.message(index, history[index])
         for index, blocks in replaced.items():
             message = new[index]
             content = [
