@@ -15,15 +15,6 @@ from loom.run import RunResult
 from loom.tools import tool
 from loom_wire_servers import NeutralRequest, ScriptItem, WireServer
 
-#: A known defect of the local Responses server, not of the provider: when it
-#: merges a ``function_call`` input item into the assistant message before it,
-#: it passes ``thinking`` where ``tool_results`` belongs and answers HTTP 500.
-#: Every request whose input has an assistant text or a call followed by a
-#: call hits it. The tests marked with it must pass once the server is fixed
-#: (``strict=True`` then fails them, to remove the mark).
-RESPONSES_SERVER_BUG = ("loom-wire-servers: the Responses server fails on a function_call "
-                        "item that follows an assistant item (openai_responses.parse)")
-
 
 class Recorder:
     """A server script answering from ``items`` in order; ``seen`` keeps each

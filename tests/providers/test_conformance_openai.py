@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import pytest
 from loom_wire_servers import OpenAIServer
 
 from .conformance import ProviderConformance
-from .support import RESPONSES_SERVER_BUG, Servers
 
 
 class TestOpenAIChatConformance(ProviderConformance):
@@ -22,11 +20,3 @@ class TestOpenAIChatConformance(ProviderConformance):
 
 class TestOpenAIResponsesConformance(TestOpenAIChatConformance):
     options: ClassVar[dict[str, Any]] = {"api": "responses"}
-
-    @pytest.mark.xfail(strict=True, reason=RESPONSES_SERVER_BUG)
-    async def test_parallel_tool_calls_are_all_answered_in_order(self, servers: Servers) -> None:
-        await super().test_parallel_tool_calls_are_all_answered_in_order(servers)
-
-    @pytest.mark.xfail(strict=True, reason=RESPONSES_SERVER_BUG)
-    async def test_history_from_another_provider_is_accepted(self, servers: Servers) -> None:
-        await super().test_history_from_another_provider_is_accepted(servers)

@@ -22,7 +22,7 @@ from loom.config import load_config
 from loom.profile import AgentProfile
 from loom_wire_servers import AnthropicServer, GeminiServer, OpenAIServer, Reply, ToolCall
 
-from .support import RESPONSES_SERVER_BUG, Calculator, Recorder, Servers
+from .support import Calculator, Recorder, Servers
 
 SIGNATURE = "c2lnbmVkLWJ5LWFudGhyb3BpYw=="
 
@@ -51,9 +51,7 @@ def bodies(server: Any) -> list[dict[str, Any]]:
     return [r.body for r in server.requests]
 
 
-@pytest.mark.parametrize("openai_api", [
-    "chat", pytest.param("responses", marks=pytest.mark.xfail(strict=True,
-                                                              reason=RESPONSES_SERVER_BUG))])
+@pytest.mark.parametrize("openai_api", ["chat", "responses"])
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
 async def test_a_session_moves_between_providers(servers: Servers, openai_api: str,
                                                  stream: bool) -> None:

@@ -46,13 +46,12 @@ async def serve(made: list[Any], *items: Any, **options: Any) -> tuple[OpenAISer
     return server, provider
 
 
-def conversation(*, say: str = "Calling f.") -> ModelRequest:
+def conversation() -> ModelRequest:
     call = ToolCallBlock(id="call_1", name="f", arguments={}, raw_arguments='{"x": ')
-    text = [TextBlock(text=say)] if say else []
     return ModelRequest(system="Sys.", tools=[ToolSpec(name="f")], messages=[
         Message.text("user", "go"),
         Message(role="assistant", meta={"provider": "anthropic"}, content=[
-            ThinkingBlock(text="hidden", signature="s"), *text, call]),
+            ThinkingBlock(text="hidden", signature="s"), TextBlock(text="Calling f."), call]),
         Message(role="tool", content=[ToolResultBlock(call_id="call_1", content="bad json",
                                                       is_error=True)]),
         Message(role="user", content=[TextBlock(text="look:"),
@@ -72,28 +71,19 @@ async def test_chat_request_shape(made: list[Any]) -> None:
 
 
 async def test_responses_request_shape(made: list[Any]) -> None:
-    # (an assistant text item before the call is covered by the next test: the
-    # local Responses server cannot parse that sequence yet)
     server, provider = await serve(made, Reply(text="ok"), api="responses")
-    await provider.complete(conversation(say=""))
+    await provider.complete(conversation())
     body = server.requests[0].body
     assert body["instructions"] == "Sys." and body["store"] is False
     items = body["input"]
-    assert items[1] == {"type": "function_call", "call_id": "call_1", "name": "f",
+    assert items[1] == {"role": "assistant", "content": "Calling f."}
+    assert items[2] == {"type": "function_call", "call_id": "call_1", "name": "f",
                         "arguments": '{"x": '}
-    assert items[2] == {"type": "function_call_output", "call_id": "call_1", "output": "bad json"}
-    assert items[3]["content"][1] == {"type": "input_image",
+    assert items[3] == {"type": "function_call_output", "call_id": "call_1", "output": "bad json"}
+    assert items[4]["content"][1] == {"type": "input_image",
                                       "image_url": "data:image/png;base64,aGk="}
     assert body["tools"][0]["strict"] is False
     assert "hidden" not in json.dumps(body)
-
-
-def test_responses_input_keeps_assistant_text_before_its_calls() -> None:
-    from loom_provider_openai.responses import convert_input
-
-    items = convert_input(conversation())
-    assert items[1] == {"role": "assistant", "content": "Calling f."}
-    assert items[2]["type"] == "function_call"
 
 
 @pytest.mark.parametrize("api", ["chat", "responses"])
