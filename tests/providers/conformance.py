@@ -107,7 +107,7 @@ class ProviderConformance:
         assert response.usage.output_tokens > 0
 
     async def test_streamed_tool_call_fragments_carry_id_and_name(self, servers: Servers) -> None:
-        server, _ = await self.serve(servers, Reply(tool_calls=[
+        server, seen = await self.serve(servers, Reply(tool_calls=[
             ToolCall("add", {"a": 20, "b": 22}, id="call_s1")]))
         deltas: list[StreamDelta] = []
 
@@ -122,6 +122,9 @@ class ProviderConformance:
         assert fragments and all(d.call_id == "call_s1" and d.name == "add" for d in fragments)
         assert json.loads("".join(d.text for d in fragments)) == {"a": 20, "b": 22}
         assert response.stop_reason == "tool_use"
+        [offered] = seen.seen[0].tools
+        assert (offered.name, offered.description, dict(offered.parameters)) == (
+            ADD.name, ADD.description, ADD.parameters)
 
     # -------------------------------------------------------------------- tools
 
@@ -306,4 +309,15 @@ class ProviderConformance:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+        assert time.monotonic() - started < 0.5
+
+    async def test_cancelling_a_run_stops_its_model_call(self, servers: Servers) -> None:
+        server, _ = await self.serve(servers, Fault.slow_first_byte(3.0))
+        rt = runtime(self.provider(servers, server.base_url))
+        run = rt.create_session().create_task("slow").start()
+        await asyncio.sleep(0.3)
+        started = time.monotonic()
+        run.cancel()
+        result = await run.wait()
+        assert result.status == "cancelled"
         assert time.monotonic() - started < 0.5
