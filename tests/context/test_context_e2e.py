@@ -17,7 +17,7 @@ from loom.api import AgentRuntime
 from loom.config import load_config
 from loom.errors import ContextOverflowError
 from loom.hookspecs import hookimpl
-from loom.messages import ToolCallBlock
+from loom.messages import Message, TextBlock, ToolCallBlock
 from loom.profile import AgentProfile
 from loom.records import Record
 from loom.requests import ModelRequest, ModelResponse
@@ -46,6 +46,14 @@ CONFIG = "\n".join(
     + [f"option_{i} = {i * 13}" for i in range(60)]
 )
 
+RUNBOOK_TOKEN = "TKN-5520-OMEGA"
+README = "\n".join(
+    ["# Deploying", "", "Deploys go through the release pipeline on merge."]
+    + [f"Step {i}: check the dashboard panel {i} before continuing." for i in range(40)]
+    + [f"The prod deploy token is {RUNBOOK_TOKEN}, rotated every quarter.", "", "## Rollback"]
+    + [f"Rollback note {i}: revert the release tag and redeploy." for i in range(40)]
+)
+
 
 @tool(blocking=False)
 def read_file(path: str) -> str:
@@ -56,6 +64,8 @@ def read_file(path: str) -> str:
     """
     if path.endswith(".toml"):
         return CONFIG
+    if path.endswith(".md"):
+        return README
     return module_source(int(re.sub(r"\D", "", path) or 0), 150 if "big" in path else 45)
 
 
@@ -103,9 +113,9 @@ class Tools:
         return [read_file, run_shell, edit_file]
 
 
-def plan() -> list[Any]:
+def plan(first: str) -> list[Any]:
     """The agent's moves before it answers: reads, noisy installs, re-reads, an error fixed."""
-    steps: list[Any] = [call("read_file", path="config/deploy.toml")]
+    steps: list[Any] = [call("read_file", path=first)]
     for n in range(1, 9):
         steps += [
             call("read_file", path=f"src/mod{n}.py"),
@@ -128,11 +138,21 @@ def plan() -> list[Any]:
 
 
 class Agent(ScriptedModel):
-    """Plays :func:`plan`, writes summaries when asked, overflows once, then answers from context."""
+    """Plays :func:`plan`, writes summaries when asked, overflows once, then answers.
 
-    def __init__(self) -> None:
+    The answer needs the deploy token read in the first step; the agent looks
+    for it in the request it receives (system prompt with the fact ledger,
+    and messages), and otherwise asks ``context_restore`` for it, with the
+    reference of the stub that replaced the file, of the renewal hand-off
+    note's checkpoint, or of the oldest digest (a grep follows the references
+    nested in what it restores).
+    """
+
+    def __init__(self, first: str, pattern: str) -> None:
         super().__init__(self.reply, context_window=14_000)
-        self.moves = plan()
+        self.moves = plan(first)
+        self.source = first
+        self.pattern = re.compile(pattern)
         self.overflowed = False
         self.summaries = 0
         self.answered_from = ""
@@ -156,25 +176,29 @@ class Agent(ScriptedModel):
         if self.moves:
             move = self.moves.pop(0)
             if isinstance(move, tuple):
-                from loom.messages import Message, TextBlock
-
                 return Message(role="assistant", content=[TextBlock(text=move[0]), move[1]])
             return move
-        everything = request.system + "\n".join(
-            b.content if hasattr(b, "content") and isinstance(b.content, str) else ""
-            for m in request.messages
-            for b in m.content
-        )
-        found = re.search(r'deploy_token = "([^"]+)"', everything)
+        in_system = self.pattern.search(request.system)
+        restored = [
+            r.content for m in request.messages for r in m.tool_results if r.name == "context_restore"
+        ]
+        in_restored = self.pattern.search("\n".join(restored))
+        found = in_system or in_restored
         if found:
-            self.answered_from = "restore" if "[result of read_file" in everything else "ledger"
+            self.answered_from = "ledger" if in_system else "restore"
             return f"Deployed with token {found.group(1)}."
-        restore = re.search(r'context_restore\(ref="([0-9a-f]{12}/[\w.\-]+)"', request.system)
-        assert restore, "neither the ledger nor a restore reference is in the prompt"
+        stubs = [r.content for m in request.messages for r in m.tool_results if self.source in r.content]
+        handoff = (
+            request.system.split("# Hand-off note", 1)[-1] if "# Hand-off note" in request.system else ""
+        )
+        oldest = [m.text_content for m in request.messages if m.role == "assistant"][:1]
+        places = "\n".join([*stubs, handoff, *oldest])
+        restore = re.search(r'context_restore\(ref="([0-9a-f]{12}/[\w.\-]+)"', places)
+        assert restore, "neither the fact nor a restore reference is in the prompt"
         return ToolCallBlock(
             id="call_restore",
             name="context_restore",
-            arguments={"ref": restore.group(1), "grep": "deploy_token"},
+            arguments={"ref": restore.group(1), "grep": "deploy token"},
         )
 
 
@@ -190,10 +214,10 @@ def runtime(model: Agent, workspace: Path, plugins: list[ModuleType]) -> AgentRu
     )
 
 
-async def test_run_passes_every_level_and_renewal_and_answers_from_an_early_fact(
+async def test_run_passes_every_level_and_renewal_and_answers_from_the_fact_ledger(
     tmp_path: Path, compression_plugins: list[ModuleType]
 ) -> None:
-    model = Agent()
+    model = Agent("config/deploy.toml", r'deploy_token = "([^"]+)"')
     run = (
         runtime(model, tmp_path, compression_plugins)
         .create_session()
@@ -202,7 +226,7 @@ async def test_run_passes_every_level_and_renewal_and_answers_from_an_early_fact
     )
     result = await run.wait()
     assert result.ok, result
-    assert TOKEN in result.output
+    assert TOKEN in result.output and model.answered_from == "ledger"
     edited = [e for e in run.recorded if e.kind == "context.edited"]
     levels = {e.data["level"] for e in edited}
     assert levels >= {"snip", "micro", "collapse", "auto", "reactive", "renewal"}, levels
@@ -216,3 +240,24 @@ async def test_run_passes_every_level_and_renewal_and_answers_from_an_early_fact
     assert "renewal" in chart and "ρ" in chart
     html = render_html(run.recorded)
     assert html.startswith("<!doctype html>") and "<svg" in html and "renewal" in html
+
+
+async def test_a_fact_no_ledger_keeps_comes_back_through_the_restore_tool(
+    tmp_path: Path, compression_plugins: list[ModuleType]
+) -> None:
+    model = Agent("docs/DEPLOY.md", r"deploy token is (TKN-[\w-]+)")
+    run = (
+        runtime(model, tmp_path, compression_plugins)
+        .create_session()
+        .create_task("Ship per-tenant limits, then tell me the prod deploy token from docs/DEPLOY.md.")
+        .start()
+    )
+    result = await run.wait()
+    assert result.ok, result
+    assert RUNBOOK_TOKEN in result.output and model.answered_from == "restore"
+    assert RUNBOOK_TOKEN not in model.requests[-2].system
+    restore_calls = [
+        e for e in run.recorded if e.kind == "act.finished" and e.data["tool"] == "context_restore"
+    ]
+    assert len(restore_calls) == 1 and RUNBOOK_TOKEN in restore_calls[0].data["content"]
+    assert {"micro", "collapse"} <= {e.data["level"] for e in run.recorded if e.kind == "context.edited"}

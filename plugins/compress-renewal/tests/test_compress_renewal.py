@@ -11,7 +11,7 @@ from loom_compress_common.ledger import LEDGER_KEY
 from loom_compress_common.replay import make_run
 from loom_compress_common.restore import context_restore
 from loom_compress_common.store import RestoreStore
-from loom_compress_common.stubs import refs_in
+from loom_compress_common.stubs import refs_in, stub
 from loom_compress_common.testing import History
 from loom_compress_renewal.level import HANDOFF_KEY, Renewal
 from loom_compress_renewal.settings import RenewalSettings
@@ -64,6 +64,30 @@ async def test_renews_after_repeated_auto_compactions(tmp_path: Path) -> None:
     edited = [e for e in run.recorded if e.kind == "context.edited"]
     assert len(edited) == 1 and edited[0].data["reason"].endswith("after 2 auto compactions")
     assert HANDOFF_KEY in run.window.pinned and len(run.window.history) == 6
+
+
+async def test_a_grep_on_the_checkpoint_follows_the_stubs_inside_it(tmp_path: Path) -> None:
+    run = make_run(tmp_path, window_tokens=20_000)
+    store = RestoreStore.for_run(run)
+    batch = store.put(
+        {
+            "0": {
+                "kind": "tool_result",
+                "tool": "read_file",
+                "arguments": {"path": "RUNBOOK.md"},
+                "content": "intro\nThe on-call rota lives in ops/rota.yaml\noutro",
+            }
+        },
+        level="micro",
+    )
+    history = long_history()
+    history.tool("read_file", stub("masked: read_file path=RUNBOOK.md", f"{batch}/0"), path="RUNBOOK.md")
+    run.window.history = list(history.tool("run_shell", "ok", command="true").messages)
+    edit = await Renewal().compress(run.window, run)
+    assert edit is not None
+    checkpoint = refs_in(edit.pinned[HANDOFF_KEY])[0]
+    found = await context_restore.handler({"ref": checkpoint, "grep": "on-call rota"}, run)
+    assert found == f"[{batch}/0] The on-call rota lives in ops/rota.yaml"
 
 
 async def test_nothing_to_renew_is_none(tmp_path: Path) -> None:

@@ -14,7 +14,9 @@ from loom.messages import Message
 from loom.tools import tool
 
 from loom_compress_common.store import RestoreError, RestoreStore
-from loom_compress_common.stubs import describe_call
+from loom_compress_common.stubs import describe_call, refs_in
+
+_MAX_FOLLOWED = 500
 
 
 def render_messages(messages: list[dict[str, Any]]) -> str:
@@ -53,12 +55,32 @@ def render_item(item: dict[str, Any]) -> str:
 def restore_text(
     store: RestoreStore, ref: str, *, grep: str = "", offset: int = 0, limit: int = 12_000
 ) -> str:
-    """What ``context_restore`` answers for one reference."""
+    """What ``context_restore`` answers for one reference.
+
+    With ``grep``, the lines containing it are searched for in the item and in
+    every item its own restore references lead to (a checkpoint holds stubs of
+    content compressed before it), each line marked with the reference it came
+    from when that is not ``ref`` itself.
+    """
     text = render_item(store.get(ref))
     if grep:
         needle = grep.lower()
-        lines = [ln for ln in text.splitlines() if needle in ln.lower()]
-        text = "\n".join(lines) if lines else f"(no line of {ref} contains {grep!r})"
+        found: list[str] = []
+        seen = {ref}
+        pending = [(ref, text)]
+        while pending and len(seen) <= _MAX_FOLLOWED:
+            current, body = pending.pop(0)
+            for line in body.splitlines():
+                if needle in line.lower():
+                    found.append(line if current == ref else f"[{current}] {line}")
+            for nested in refs_in(body):
+                if nested not in seen:
+                    seen.add(nested)
+                    try:
+                        pending.append((nested, render_item(store.get(nested))))
+                    except RestoreError:
+                        continue
+        text = "\n".join(found) if found else f"(no line of {ref} or what it refers to contains {grep!r})"
     page = text[offset : offset + limit]
     rest = len(text) - offset - len(page)
     if rest > 0:
@@ -73,7 +95,8 @@ def context_restore(ref: str, run: Any, grep: str = "", offset: int = 0, limit: 
     Args:
         ref: the restore reference shown in a stub, the fact ledger or the hand-off note,
             e.g. "ab12cd34ef56/3".
-        grep: return only the lines containing this text (case-insensitive).
+        grep: return only the lines containing this text (case-insensitive), searching
+            everything the reference leads to as well.
         offset: the character to start from, for long content.
         limit: the most characters to return.
     """

@@ -112,8 +112,8 @@ class Renewal:
         head = (
             f"The context was renewed at step {step}: {len(dropped)} earlier messages "
             f"({short_tokens(tokens)}) are checkpointed on disk. Read any part back with "
-            f'context_restore(ref="{restore_ref}", grep="<word>"). Your messages from the '
-            "user are kept verbatim below; the Fact ledger holds facts from earlier outputs."
+            f'context_restore(ref="{restore_ref}", grep="<word>"). The user\'s messages are kept '
+            "verbatim in the conversation; the Fact ledger holds facts from earlier outputs."
         )
         summaries = [
             m.text_content
