@@ -11,6 +11,7 @@ import asyncio
 import random
 import sqlite3
 import time
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -31,6 +32,13 @@ def is_busy(exc: sqlite3.Error) -> bool:
         return code & 0xFF in _BUSY_CODES
     text = str(exc).lower()
     return "locked" in text or "busy" in text
+
+
+def _release(conn: sqlite3.Connection | None, executor: ThreadPoolExecutor | None) -> None:
+    if conn is not None:
+        conn.close()
+    if executor is not None:
+        executor.shutdown(wait=False)
 
 
 class Database:
@@ -61,6 +69,8 @@ class Database:
         except BaseException:
             await self.close()
             raise
+        # a store dropped without close() still releases its file and its thread
+        weakref.finalize(self, _release, self._conn, self._executor)
 
     async def close(self) -> None:
         """Close the connection and stop the worker."""
