@@ -101,7 +101,9 @@ class PostgresServer:
 def start_postgres() -> PostgresServer:
     """Install when needed, initdb into a temporary folder, start on a free port."""
     pg_bin = ensure_postgres_installed()
-    folder = Path(tempfile.mkdtemp(prefix="loom-pg-"))
+    # as root the server runs as ``postgres``, which must reach the folder: /tmp is world-searchable
+    shared = "/tmp" if os.geteuid() == 0 and os.path.isdir("/tmp") else None
+    folder = Path(tempfile.mkdtemp(prefix="loom-pg-", dir=shared))
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres", "postgres")
     data, log = folder / "data", folder / "server.log"
