@@ -348,3 +348,31 @@ async def test_a_required_server_that_fails_fails_the_run_and_an_optional_one_do
     unavailable = [e.data for e in h.last_run.recorded if e.kind == "mcp.server_unavailable"]
     assert unavailable[0]["server"] == "broken"
     assert not results(h)[0].is_error
+
+
+class LocalSecret:
+    """A plugin whose own tool is named like the tool the changing server adds later."""
+
+    @hookimpl
+    def loom_register_tools(self) -> list[Any]:
+        from loom.tools import tool
+
+        @tool(name="secret")
+        def local_secret() -> str:
+            """The local secret."""
+            return "local"
+
+        return [local_secret]
+
+
+async def test_a_new_server_tool_never_replaces_another_sources_tool() -> None:
+    server = {"command": sys.executable, "args": [str(SERVERS / "changing_tools.py")]}
+    h = LoomHarness([call("unlock"), call("secret"), "done"], plugins=[loom_mcp, LocalSecret()],
+                    config=mcp_config(changing=server))
+    result = await h.run("unlock, then secret")
+    assert result.ok, result.error
+    unlocked, secret = results(h)
+    assert (unlocked.content, secret.content) == ("unlocked", "local")
+    [conflict] = [e.data for e in h.last_run.recorded if e.kind == "mcp.tools_conflict"]
+    assert conflict["server"] == "changing" and "'secret'" in conflict["error"]
+    assert [t.name for t in h.model.requests[-1].tools].count("secret") == 1

@@ -285,25 +285,36 @@ class McpToolSource:
             await self._report("mcp.tools_conflict", server=conn.name, error=str(exc))
             return
         new = set(self.records)
+        clashes: list[str] = []
         for run in self.runs:
-            self._apply(run)
+            clashes.extend(self._apply(run))
         await self._report("mcp.tools_changed", server=conn.name, added=sorted(new - old),
                            removed=sorted(old - new))
+        for name in sorted(set(clashes)):
+            await self._report("mcp.tools_conflict", server=conn.name, error=(
+                f"MCP server {conn.name!r} now has a tool named {name!r}, which another source "
+                f"already provides; it is not offered (set namespace = true for {conn.name!r})"))
 
-    def _apply(self, run: Any) -> None:
+    def _apply(self, run: Any) -> list[str]:
+        """Put the current records into ``run``; returns the names another source holds."""
         allowed = run.profile.tools
         ours = {n for n, r in run.tools.items() if isinstance(r, McpTool) and r.source is self}
         for name in ours:
             del run.tools[name]
+        clashes = []
         for name, record in self.records.items():
-            if (allowed is not None and name not in allowed) or name in run.tools:
+            if allowed is not None and name not in allowed:
+                continue
+            if name in run.tools:
+                clashes.append(name)
                 continue
             run.tools[name] = record
         specs = [s for s in run.window.tools if s.name not in ours]
         present = {s.name for s in specs}
         specs.extend(r.spec for n, r in self.records.items()
-                     if n in run.tools and n not in present and r.spec is not None)
+                     if run.tools.get(n) is r and n not in present and r.spec is not None)
         run.window.tools = specs
+        return clashes
 
 
 def _with_servers(record: ToolRecord, servers: str) -> ToolRecord:
