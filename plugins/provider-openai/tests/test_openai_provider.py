@@ -141,3 +141,15 @@ async def test_should_retry_header_overrides_the_status_rule(made: list[Any]) ->
 def test_unknown_api_is_refused_with_the_choices() -> None:
     with pytest.raises(ValueError, match="'chat' or 'responses'"):
         OpenAIProvider(api_key="k", api="completions")  # type: ignore[arg-type]
+
+
+def test_a_price_override_for_the_requested_model_beats_the_default_row() -> None:
+    from loom_provider_openai.pricing import ModelPrice, price_for
+
+    mine = ModelPrice(input=9.0, output=9.0)
+    # the server answered with a dated name that the default table knows
+    assert price_for("gpt-4o-mini-2024-07-18", "my-deployment",
+                     overrides={"my-deployment": mine}) == mine
+    default = price_for("gpt-4o-mini-2024-07-18", "my-deployment")
+    assert default is not None and default.input == 0.15
+    assert price_for("llama3.2") is None

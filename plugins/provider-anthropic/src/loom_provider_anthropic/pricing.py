@@ -63,12 +63,16 @@ def lookup(model: str, table: Mapping[str, object]) -> str | None:
     return max(keys, key=len) if keys else None
 
 
-def price_for(model: str, overrides: Mapping[str, ModelPrice] | None = None) -> ModelPrice | None:
-    """The price of ``model``: an override when one matches, else the default table."""
+def price_for(*models: str, overrides: Mapping[str, ModelPrice] | None = None
+              ) -> ModelPrice | None:
+    """The price of the first of ``models`` that has one: overrides are
+    searched before the default table (pass the model that answered, then
+    the one asked for)."""
     for table in (overrides or {}, DEFAULT_PRICES):
-        key = lookup(model, table)
-        if key is not None:
-            return table[key]
+        for model in models:
+            key = lookup(model, table)
+            if key is not None:
+                return table[key]
     return None
 
 

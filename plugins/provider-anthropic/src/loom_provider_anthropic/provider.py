@@ -124,7 +124,8 @@ class AnthropicProvider:
             if typed is None or typed is exc:
                 raise
             raise typed from exc
-        usage = with_cost(response.usage, price_for(response.model or model, self.prices))
+        usage = with_cost(response.usage, price_for(response.model or model, model,
+                                                       overrides=self.prices))
         return response.model_copy(update={"usage": usage})
 
     def _response(self, message: Any) -> ModelResponse:

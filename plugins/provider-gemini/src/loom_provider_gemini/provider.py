@@ -132,7 +132,7 @@ class GeminiProvider:
         return ModelResponse(
             message=Message(role="assistant", content=blocks, meta={"provider": PROVIDER}),
             stop_reason=stop_reason(finish, assembler.calls > 0),
-            usage=with_cost(usage, price_for(served, self.prices) or price_for(model, self.prices)),
+            usage=with_cost(usage, price_for(served, model, overrides=self.prices)),
             model=served, provider=self.name)
 
     def _take(self, response: types.GenerateContentResponse, assembler: PartsAssembler

@@ -115,8 +115,7 @@ class OpenAIProvider:
         served = served or model
         return ModelResponse(
             message=assistant(blocks, self.name, self.api), stop_reason=stop,
-            usage=with_cost(usage, price_for(served, self.prices)
-                            or price_for(model, self.prices)),
+            usage=with_cost(usage, price_for(served, model, overrides=self.prices)),
             model=served, provider=self.name)
 
     async def _chat(self, request: ModelRequest, model: str, on_delta: OnDelta | None
