@@ -33,7 +33,7 @@ async def test_one_edit_masks_every_output_and_summarises_without_a_model(tmp_pa
     before = run.window.tokens()
     edit = await Reactive().compress(run.window, run)
     assert edit is not None and edit.level == "reactive" and check_edit(run.window, edit) == []
-    assert edit.reason == "context overflow: snip, micro, auto"
+    assert edit.reason == "context overflow: micro, auto"
     run.window.history = edit.history
     run.window.pinned.update(edit.pinned)
     assert run.window.tokens() < before / 5

@@ -5,13 +5,13 @@ kernel calls the overflow compressors once and retries the call once.
 Reactive applies the strongest remedies at once, without a model call, as
 one edit:
 
-1. snip with a short preview (superseded reads, duplicates, noise,
-   oversized outputs);
-2. micro with no kept turns and no batch minimum (every tool output outside
-   the protected tail is masked, its facts kept in the ledger);
-3. auto without a model (everything but the user's messages and the
-   protected tail becomes one structured summary).
+1. micro with no kept turns and no batch minimum: every tool output outside
+   the protected tail is masked, each restorable on its own, its facts kept
+   in the ledger;
+2. auto without a model: everything but the user's messages and the
+   protected tail becomes one structured summary.
 
+(Snip would add nothing here: every output it could shorten is masked.)
 It never loops: one call, one edit. Settings: ``[settings.reactive]``
 (:class:`ReactiveSettings`).
 """

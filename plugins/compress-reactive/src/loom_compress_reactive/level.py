@@ -13,14 +13,12 @@ from loom_compress_common.history import apply, combine, scratch
 from loom_compress_common.store import RestoreStore
 from loom_compress_micro.level import Micro
 from loom_compress_micro.settings import MicroSettings
-from loom_compress_snip.level import Snip
-from loom_compress_snip.settings import SnipSettings
 
 from loom_compress_reactive.settings import ReactiveSettings
 
 
 class Reactive:
-    """Snip, mask everything, then summarise without a model — as one edit."""
+    """Mask every output, then summarise without a model — as one edit."""
 
     level = "reactive"
 
@@ -39,13 +37,6 @@ class Reactive:
     def edit(self, window: ContextWindow, store: RestoreStore) -> ContextEdit | None:
         """The combined edit, given where to store originals."""
         s = self.settings
-        snip = Snip(
-            SnipSettings(
-                preview_chars=s.preview_chars,
-                max_output_tokens=s.max_output_tokens,
-                ledger_fraction=s.ledger_fraction,
-            )
-        )
         micro = Micro(
             MicroSettings(
                 keep_turns=0, batch_fraction=0.0, min_output_chars=200, ledger_fraction=s.ledger_fraction
@@ -62,7 +53,6 @@ class Reactive:
         work = scratch(window)
         edits: list[ContextEdit] = []
         steps: list[Callable[[ContextWindow], ContextEdit | None]] = [
-            lambda w: snip.edit(w, store, snip.settings),
             lambda w: micro.edit(w, store),
             lambda w: auto.edit(w, store, how="without a model (context overflow)"),
         ]
