@@ -103,3 +103,34 @@ async def test_interrupted_call_is_reported_not_rerun() -> None:
     assert executed == []
     seen = again.model.requests[0].messages[-1].tool_results[0]
     assert seen.is_error and "interrupted" in seen.content
+
+
+def test_several_stores_without_a_choice_is_a_clear_error() -> None:
+    import pytest
+    from loom.errors import ConfigError
+
+    class Other(StorePlugin):
+        @hookimpl
+        def loom_register_stores(self) -> list[Any]:
+            from loom.records import StoreRecord
+
+            return [StoreRecord(name="other", factory=lambda: self.store)]
+
+    with pytest.raises(ConfigError, match="several stores are installed"):
+        harness(MemoryStore(), [], ("other", Other(MemoryStore())))
+    chosen = LoomHarness(["ok"], plugins=[StorePlugin(MemoryStore()), ("other", Other(MemoryStore()))],
+                         config={"stages": {"store": "other"}})
+    assert chosen.run_sync("t").ok
+
+
+async def test_runtime_closes_its_store() -> None:
+    closed: list[bool] = []
+
+    class Closing(MemoryStore):
+        async def close(self) -> None:
+            closed.append(True)
+
+    h = harness(Closing(), ["done"])
+    async with h.runtime as runtime:
+        await runtime.create_session().create_task("t").start().wait()
+    assert closed == [True]

@@ -8,6 +8,8 @@ Commands::
     loom config check
     loom runs [--json] [--limit N]
     loom show RUN [--json]
+    loom resume RUN [--provider NAME] [--json] [--yes]
+    loom replay RUN
     loom skills [--json] | loom skills new NAME [--dir DIR] [--tools]
     loom mcp serve [--http PORT] [--host H] [--agent] [--tool NAME]... [--yes]
 
@@ -138,6 +140,25 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true", help="print events as JSON lines")
     show.add_argument("-v", "--verbose", action="count", default=0, help="show more events")
     show.set_defaults(handler=_handler("storecmd", "cmd_show"))
+
+    resume = commands.add_parser(
+        "resume", parents=[common], help="continue a stored run from its last committed step",
+        description="Resume RUN after a crash or restart: completed tool calls are not run "
+                    "again; a call that started but did not finish is reported to the model as "
+                    "interrupted. Needs a store plugin.")
+    resume.add_argument("run_id", metavar="RUN", help="the run id (see `loom runs`)")
+    resume.add_argument("--provider", metavar="NAME", help="provider record to continue with")
+    resume.add_argument("--json", action="store_true", help="print events as JSON lines")
+    resume.add_argument("--yes", action="store_true", help="approve every approval request")
+    resume.add_argument("-v", "--verbose", action="count", default=0, help="show more events")
+    resume.set_defaults(handler=_handler("runcmd", "cmd_resume"))
+
+    replay = commands.add_parser(
+        "replay", parents=[common], help="re-run a stored run offline from its recorded answers",
+        description="Replay RUN with the model's answers and the tool results served from the "
+                    "store (no provider, no network) and compare the events with the recording.")
+    replay.add_argument("run_id", metavar="RUN", help="the run id (see `loom runs`)")
+    replay.set_defaults(handler=_handler("storecmd", "cmd_replay"))
 
     skills = commands.add_parser(
         "skills", parents=[common], help="list skills, or scaffold a new one",

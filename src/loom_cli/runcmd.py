@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from loom.api import AgentRuntime
-from loom.errors import StageError
+from loom.errors import LoomError, StageError
 from loom.events import Event
 from loom.profile import AgentProfile
 from loom.run import Run, RunResult
@@ -50,7 +50,38 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("loom: using the scripted demo model (no real model is called)", file=sys.stderr)
     show = _display(args, runtime)
     prompter = ApprovalPrompter(auto_yes=args.yes)
-    result = asyncio.run(_drive(runtime, args.goal, show, prompter))
+
+    async def start() -> Run:
+        return runtime.create_session().create_task(args.goal).start()
+
+    result = asyncio.run(_drive(start, show, prompter))
+    return _report(result, json_mode=args.json)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    """Resume a stored run from its last committed step."""
+    config = config_from(args)
+    try:
+        runtime = AgentRuntime(provider=args.provider, config=config)
+    except StageError as exc:
+        print(f"loom: no provider available: {exc}", file=sys.stderr)
+        return exitcodes.NO_PROVIDER
+    if runtime.store is None:
+        print("loom: resume needs a store plugin ([stages] store); none is selected",
+              file=sys.stderr)
+        return exitcodes.PLUGIN
+    args.quiet = getattr(args, "quiet", False)
+    show = _display(args, runtime)
+    prompter = ApprovalPrompter(auto_yes=args.yes)
+
+    async def start() -> Run:
+        return await runtime.resume(args.run_id)
+
+    try:
+        result = asyncio.run(_drive(start, show, prompter))
+    except LoomError as exc:
+        print(f"loom: {exc}", file=sys.stderr)
+        return exitcodes.USAGE
     return _report(result, json_mode=args.json)
 
 
@@ -72,9 +103,9 @@ def _display(args: argparse.Namespace, runtime: AgentRuntime) -> Show:
     return show
 
 
-async def _drive(runtime: AgentRuntime, goal: str, show: Show,
+async def _drive(start: Callable[[], Awaitable[Run]], show: Show,
                  prompter: ApprovalPrompter) -> RunResult:
-    run: Run = runtime.create_session().create_task(goal).start()
+    run = await start()
     prompts: set[asyncio.Task[None]] = set()
     shown = 0
     try:

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from loom.config import LoomConfig
-from loom.errors import PluginError
+from loom.errors import LoomError, PluginError
 from loom.events import Event
 from loom.plugins import PluginManager
 
@@ -127,6 +127,40 @@ def cmd_runs(args: argparse.Namespace) -> int:
             print(f"{row['run_id']!s:<18}  {row['status']!s:<10}  {_when(row['created_at']):<19}"
                   f"  {goal[:70]}")
     return exitcodes.OK
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Replay a stored run offline and compare its events with the recording."""
+    found = _store_for(args, "replay")
+    if isinstance(found, int):
+        return found
+    manager, name, store = found
+    plugin = manager.record("store", name).plugin
+    try:
+        from loom_memory_sqlite.replay import comparable, replay
+    except ModuleNotFoundError:
+        print("loom: replay needs the loom-memory-sqlite distribution", file=sys.stderr)
+        return exitcodes.PLUGIN
+
+    async def read(s: Any) -> Any:
+        return await s.load_run(args.run_id)
+
+    stored = asyncio.run(_with_store(store, name, plugin, read))
+    if stored is None:
+        print(f"loom: no run {args.run_id!r} in store {name!r} (see `loom runs`)", file=sys.stderr)
+        return exitcodes.USAGE
+    try:
+        replayed = asyncio.run(replay(stored))
+    except LoomError as exc:
+        print(f"loom: replay diverged: {exc}", file=sys.stderr)
+        return exitcodes.RUN_FAILED
+    same = comparable(replayed.events) == comparable(stored.events)
+    print(f"replayed {args.run_id}: {replayed.result.status}, {len(replayed.events)} events, "
+          f"{'identical to' if same else 'different from'} the recording "
+          f"({len(stored.events)} events)")
+    if replayed.result.output:
+        print(replayed.result.output)
+    return exitcodes.OK if same else exitcodes.RUN_FAILED
 
 
 def cmd_show(args: argparse.Namespace) -> int:

@@ -191,8 +191,12 @@ class AgentRuntime:
     def _build_store(self) -> RunStore | None:
         name = self.config.stages.store
         records = self.plugins.records("store")
-        if name == "none" or (name is None and len(records) != 1):
+        if name == "none" or (name is None and not records):
             return None
+        if name is None and len(records) > 1:
+            raise self.config.error(
+                f"several stores are installed ({', '.join(sorted(records))}); choose one, "
+                'or "none" to turn persistence off', "stages.store")
         record = next(iter(records.values())) if name is None else self.plugins.record("store", name)
         store: RunStore = self._build(record)
         return store
@@ -208,6 +212,22 @@ class AgentRuntime:
                 await self.store.open()
                 self._store_open = True
         return self.store
+
+    async def aclose(self) -> None:
+        """Close the store (connections) and the providers that hold clients."""
+        if self.store is not None and self._store_open:
+            await self.store.close()
+            self._store_open = False
+        for provider in {id(p): p for p in [self.provider, *self._providers.values()]}.values():
+            close = getattr(provider, "aclose", None)
+            if close is not None:
+                await close()
+
+    async def __aenter__(self) -> AgentRuntime:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
     async def resume(self, run_id: str) -> Run:
         """Continue a run from its last committed step (after a crash or restart).
