@@ -93,6 +93,7 @@ async def test_interrupted_call_is_reported_not_rerun() -> None:
     acting = Checkpoint(run_id=run_id, step=1, phase="acting",
                         window={**ckpt.window, "history": ckpt.window["history"][:2]})
     store.checkpoints[run_id] = acting
+    store.runs[run_id] = store.runs[run_id].model_copy(update={"status": "running"})
     call_id = acting.window["history"][1]["content"][0]["id"]
     await store.tool_call_started(f"{run_id}:{call_id}", run_id, {})
     executed.clear()
@@ -134,3 +135,13 @@ async def test_runtime_closes_its_store() -> None:
     async with h.runtime as runtime:
         await runtime.create_session().create_task("t").start().wait()
     assert closed == [True]
+
+
+async def test_resuming_a_finished_run_returns_its_result_without_calling_the_model() -> None:
+    store = MemoryStore()
+    first = await harness(store, ["the answer"]).run("q")
+    again = harness(store, [])
+    resumed = await again.runtime.resume(first.run_id)
+    result = await resumed.wait()
+    assert (result.status, result.output) == ("succeeded", "the answer")
+    assert again.model.requests == []

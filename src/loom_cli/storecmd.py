@@ -150,7 +150,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print(f"loom: no run {args.run_id!r} in store {name!r} (see `loom runs`)", file=sys.stderr)
         return exitcodes.USAGE
     try:
-        replayed = asyncio.run(replay(stored))
+        config = config_from(args)
+        document = config.data.model_dump(exclude_none=True)
+        replayed = asyncio.run(replay(stored, config=document, entry_points=True))
     except LoomError as exc:
         print(f"loom: replay diverged: {exc}", file=sys.stderr)
         return exitcodes.RUN_FAILED

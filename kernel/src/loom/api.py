@@ -232,6 +232,8 @@ class AgentRuntime:
     async def resume(self, run_id: str) -> Run:
         """Continue a run from its last committed step (after a crash or restart).
 
+        Runs that failed, were cancelled or stopped continue; a run that
+        succeeded returns its stored result without calling anything.
         Completed tool calls are not executed again; a call that started but did
         not finish is reported to the model as interrupted (or re-run when the
         tool is idempotent). Returns the started run.

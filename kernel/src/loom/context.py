@@ -232,6 +232,7 @@ class ContextWindow:
             "pinned": dict(self.pinned),
             "plan": self.plan.model_dump() if self.plan else None,
             "history": [m.model_dump(mode="json") for m in self.history],
+            "tools": [t.model_dump(mode="json") for t in self.tools],
             "tokens": self.partition_tokens(),
             "budget": self.budget,
         }

@@ -264,6 +264,11 @@ class Run:
     # -------------------------------------------------------------------- loop
 
     async def _main(self) -> RunResult:
+        if self._result is not None:  # resumed a run that had already ended
+            for queue in self._subscribers:
+                queue.put_nowait(None)
+            self._subscribers.clear()
+            return self._result
         self.status = "running"
         self.started_at = time.monotonic()
         status: RunStatus = "failed"
@@ -328,6 +333,11 @@ class Run:
     def restore(self, stored: Any) -> Run:
         """Load a stored run's state (see :meth:`loom.api.AgentRuntime.resume`)."""
         self._resume_phase = self.persistence.restore(stored)
+        info = stored.info
+        if info.status == "succeeded":  # failed, cancelled and stopped runs continue
+            self.status = info.status
+            self._result = RunResult(self.id, info.status, info.output, info.reason, info.error,
+                                     self.step, self.usage)
         return self
 
     async def _finish_interrupted_step(self) -> None:

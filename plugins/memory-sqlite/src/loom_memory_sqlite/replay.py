@@ -67,6 +67,7 @@ class Recording:
     tool_results: dict[str, dict[str, Any]] = field(default_factory=dict)
     approvals: list[dict[str, Any]] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    tool_specs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def from_run(cls, stored: StoredRun) -> Recording:
@@ -91,9 +92,10 @@ class Recording:
             for block in message.get("content", []):
                 if block.get("type") == "tool_result":
                     results[block["call_id"]] = block
+        specs = {spec["name"]: spec for spec in window.get("tools", [])}
         return cls(goal=stored.info.goal, profile=dict(stored.info.profile), turns=turns,
                    tool_results=results, approvals=list(stored.approvals),
-                   events=list(stored.events))
+                   events=list(stored.events), tool_specs=specs)
 
     def save(self, path: str | Path) -> Path:
         """Write the recording as a JSON fixture file."""
@@ -101,7 +103,8 @@ class Recording:
                "turns": [{"response": t.response, "messages": t.messages,
                           "deltas": [list(d) for d in t.deltas]} for t in self.turns],
                "tool_results": self.tool_results, "approvals": self.approvals,
-               "events": [e.model_dump(mode="json") for e in self.events]}
+               "events": [e.model_dump(mode="json") for e in self.events],
+               "tool_specs": self.tool_specs}
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
@@ -122,7 +125,8 @@ class Recording:
                       deltas=[(k, v) for k, v in t.get("deltas", [])]) for t in doc["turns"]]
         return cls(goal=doc["goal"], profile=doc["profile"], turns=turns,
                    tool_results=doc.get("tool_results", {}), approvals=doc.get("approvals", []),
-                   events=[Event.model_validate(e) for e in doc.get("events", [])])
+                   events=[Event.model_validate(e) for e in doc.get("events", [])],
+                   tool_specs=doc.get("tool_specs", {}))
 
     def tool_names(self) -> list[str]:
         """The tools the recorded model called, in first-call order."""
@@ -180,10 +184,12 @@ class RecordedTools:
 
     @hookimpl
     def loom_register_tools(self) -> list[ToolRecord]:
-        """Stand-ins for recorded tools that no plugin registers."""
+        """Stand-ins for recorded tools that no plugin registers (with their recorded specs)."""
+        specs = self.recording.tool_specs
         return [ToolRecord(name=name, factory=self._unavailable,
-                           spec=ToolSpec(name=name, description=f"{name} (recorded)",
-                                         parameters={"type": "object"}))
+                           spec=ToolSpec.model_validate(specs[name]) if name in specs else
+                           ToolSpec(name=name, description=f"{name} (recorded)",
+                                    parameters={"type": "object"}))
                 for name in self.missing]
 
     def _unavailable(self, arguments: dict[str, Any], run: Any) -> str:
@@ -235,12 +241,14 @@ class Replay:
 
 async def replay(recording: Recording | StoredRun, *, plugins: Iterable[Any] = (),
                  config: dict[str, Any] | None = None,
-                 tool_results: Literal["recorded", "live"] = "recorded") -> Replay:
+                 tool_results: Literal["recorded", "live"] = "recorded",
+                 entry_points: bool = False) -> Replay:
     """Run a recorded run again offline; raises :class:`ReplayDivergence` if it diverges.
 
     ``plugins`` should be the plugin set of the recorded run (its tools,
-    vetoes, compression...); ``config`` a configuration document. Nothing is
-    written to any store.
+    vetoes, compression...), or ``entry_points=True`` to load the installed
+    plugins as a normal run does; ``config`` a configuration document.
+    Nothing is written to any store.
     """
     rec = recording if isinstance(recording, Recording) else Recording.from_run(recording)
     model = ReplayModel(rec)
@@ -248,7 +256,7 @@ async def replay(recording: Recording | StoredRun, *, plugins: Iterable[Any] = (
     data["stages"] = {**data.get("stages", {}), "store": "none"}
     runtime = AgentRuntime(profile=AgentProfile.model_validate(rec.profile), provider=model,
                            config=load_config(data=data, environ={}), plugins=plugins,
-                           entry_points=False)
+                           entry_points=entry_points)
     have = runtime.plugins.records("tools")
     tools = RecordedTools(rec, [n for n in rec.tool_names() if n not in have],
                           live=tool_results == "live")
