@@ -10,6 +10,7 @@ Commands::
     loom show RUN [--json]
     loom resume RUN [--provider NAME] [--json] [--yes]
     loom replay RUN
+    loom context RUN [--html FILE]
     loom skills [--json] | loom skills new NAME [--dir DIR] [--tools]
     loom mcp serve [--http PORT] [--host H] [--agent] [--tool NAME]... [--yes]
 
@@ -159,6 +160,14 @@ def build_parser() -> argparse.ArgumentParser:
                     "store (no provider, no network) and compare the events with the recording.")
     replay.add_argument("run_id", metavar="RUN", help="the run id (see `loom runs`)")
     replay.set_defaults(handler=_handler("storecmd", "cmd_replay"))
+
+    context = commands.add_parser(
+        "context", parents=[common], help="show context pressure and compression of a stored run",
+        description="Chart the partitions and pressure of RUN over its steps, with each "
+                    "compression event; --html writes the same as an HTML page.")
+    context.add_argument("run_id", metavar="RUN", help="the run id (see `loom runs`)")
+    context.add_argument("--html", metavar="FILE", help="also write an HTML export to FILE")
+    context.set_defaults(handler=_handler("storecmd", "cmd_context"))
 
     skills = commands.add_parser(
         "skills", parents=[common], help="list skills, or scaffold a new one",

@@ -165,6 +165,37 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return exitcodes.OK if same else exitcodes.RUN_FAILED
 
 
+def cmd_context(args: argparse.Namespace) -> int:
+    """Chart a stored run's context pressure and compression events."""
+    found = _store_for(args, "context")
+    if isinstance(found, int):
+        return found
+    manager, name, store = found
+    plugin = manager.record("store", name).plugin
+    try:
+        from loom_compress_common.dashboard import render_html, render_terminal
+    except ModuleNotFoundError:
+        print("loom: the context dashboard needs the loom-compress-common distribution",
+              file=sys.stderr)
+        return exitcodes.PLUGIN
+
+    async def read(s: Any) -> Any:
+        return await s.load_run(args.run_id)
+
+    stored = asyncio.run(_with_store(store, name, plugin, read))
+    if stored is None:
+        print(f"loom: no run {args.run_id!r} in store {name!r} (see `loom runs`)", file=sys.stderr)
+        return exitcodes.USAGE
+    events = list(_field(stored, "events") or [])
+    print(render_terminal(events))
+    if args.html:
+        from pathlib import Path
+
+        Path(args.html).write_text(render_html(events, title=f"Context of run {args.run_id}"))
+        print(f"wrote {args.html}")
+    return exitcodes.OK
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     """Print the events of one stored run."""
     found = _store_for(args, "show")
