@@ -62,6 +62,18 @@ def server_children(child_pids: Callable[[], set[int]], marker: str) -> list[psu
     return found
 
 
+async def ended(process: psutil.Process) -> None:
+    """Wait until a killed child has died, leaving its reaping to the event loop."""
+    for _ in range(100):
+        try:
+            if process.status() == psutil.STATUS_ZOMBIE:
+                return
+        except psutil.NoSuchProcess:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"process {process.pid} is still running")
+
+
 async def test_lists_tools_with_their_schemas_effects_and_helpers(everything_js: str) -> None:
     src = source(every={"command": "node", "args": [everything_js]})
     try:
@@ -143,7 +155,7 @@ async def test_a_killed_server_is_restarted_on_the_next_call(
         assert await call_tool(src, "echo", message="one") == "Echo: one"
         [server] = server_children(child_pids, "server-everything")
         server.kill()
-        server.wait(5)
+        await ended(server)
         assert await call_tool(src, "echo", message="two") == "Echo: two"
         [restarted] = server_children(child_pids, "server-everything")
         assert restarted.pid != server.pid
