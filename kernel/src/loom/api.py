@@ -274,6 +274,22 @@ class Session:
         self.id = session_id or uuid.uuid4().hex[:16]
         self.history: list[Message] = []
         self.runs: list[Run] = []
+        self._history_lock = asyncio.Lock()
+        self._history_loaded = False
+
+    async def load_history(self, run: Run) -> None:
+        """Once per session object: when it has no history, ask ``loom_load_session``
+        for the conversation of its earlier tasks (kept by a memory plugin)."""
+        async with self._history_lock:
+            if self._history_loaded:
+                return
+            self._history_loaded = True
+            if self.history:
+                return
+            found = await self.runtime.plugins.dispatcher.first(
+                "loom_load_session", session_id=self.id, run=run)
+            if found:
+                self.history = list(found)
 
     def create_task(self, goal: str) -> Task:
         """A task with a goal; :meth:`Task.start` runs it."""

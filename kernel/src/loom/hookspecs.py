@@ -334,6 +334,18 @@ def loom_register_memories() -> list[Record]:
     """
 
 
+@_kind("first", "memory")
+async def loom_load_session(session_id: str, run: Run) -> list[Message] | None:
+    """Bring back the earlier conversation of a session this process has not run yet.
+
+    Kind: first. Called once per :class:`~loom.api.Session` object, when its
+    first run starts and it has no history in memory (a session id from an
+    earlier process, passed to ``create_session(session_id)``).
+    Returns: the messages of its earlier tasks (what ``Session.history`` held
+    when the last of them ended), or None.
+    """
+
+
 @_kind("collect", "memory")
 async def loom_recall(goal: str, run: Run) -> list[str] | str | None:
     """Recall memory for the memory partition when a run starts.

@@ -326,6 +326,7 @@ class Run:
         if constraints:
             self.window.pinned["Learned constraints"] = "\n".join(f"- {c}" for c in constraints)
         self.window.plan = await self._dispatch.first("loom_plan", goal=self.goal, run=self)
+        await self.session.load_history(self)
         self.window.history.extend(self.session.history)
         self.window.history.append(Message.text("user", self.goal))
         await self._notify("loom_run_started")
