@@ -12,7 +12,7 @@ from loom.requests import ModelRequest
 from loom.run import Run
 from loom.testing import call
 
-from .harness_support import Everybody, Sandbox, build, last_result
+from .harness_support import Everybody, Sandbox, Sentinel, build, last_result
 
 
 async def pending(run: Run) -> None:
@@ -68,8 +68,8 @@ async def test_tiers_judge_in_order_and_every_verdict_is_an_event(tmp_path: Path
     hook.write_text("import sys\nsys.stdin.read()\n")
     config = {"settings": {"harness-hooks": {"hooks": [{"command": [sys.executable, str(hook)],
                                                         "name": "ok"}]}}}
-    h = build(sandbox, [call("shell", command="git status"), last_result], mode="AUTO",
-              config=config)
+    h = build(sandbox, [call("shell", command="pip install --dry-run requests"), last_result],
+              mode="AUTO", config=config, sentinel=Sentinel(harmless=lambda c: False))
     await h.run("status")
     trail = [(e.kind, e.data.get("tier")) for e in h.last_run.recorded
              if e.kind in ("harness-classifier.classified", "harness-hooks.answer", "act.verdict")]

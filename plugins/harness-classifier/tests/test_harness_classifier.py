@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 from typing import Any
 
 import loom_harness_classifier
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from loom.errors import ConfigError
 from loom.events import Event
 from loom.hookspecs import hookimpl
@@ -18,7 +21,7 @@ from loom.requests import ModelRequest
 from loom.testing import LoomHarness, ScriptedModel, call
 from loom.tools import tool
 from loom_harness_classifier.classify import classify
-from loom_harness_classifier.shellparse import parse
+from loom_harness_classifier.shellparse import ShellSyntaxError, parse, tokenize
 
 WS = os.path.realpath("/tmp") + "/loom-classifier-ws"
 
@@ -197,7 +200,7 @@ def test_calls_are_classified_as_soon_as_the_response_arrives() -> None:
     assert seen.classified_before_act == [True, True]
     shared = h.last_run.state["harness.classification"]
     assert sorted(c["rule"] for c in shared.values()) == ["effect.execute", "path.delete-tree"]
-    assert result.output.startswith("Not run: denied by loom_harness_classifier rule path.delete-tree")
+    assert result.output.startswith("Not run: denied by harness-classifier rule path.delete-tree")
 
 
 def test_the_cache_is_per_call_id_and_arguments() -> None:
@@ -213,11 +216,15 @@ def test_the_cache_is_per_call_id_and_arguments() -> None:
     assert first is again and changed is not first and changed["deny"]
 
 
-def test_every_classification_is_an_event() -> None:
-    h = harness([call("shell", command="git status"), final])
+def test_risky_classifications_are_events_and_all_of_them_on_request() -> None:
+    h = harness([call("shell", command="git status"), call("shell", command="pip install x"), final])
     h.run_sync("go")
     events = [e.data for e in h.last_run.recorded if e.kind == "harness-classifier.classified"]
-    assert events[0]["category"] == "execute" and events[0]["deny"] is False
+    assert [(e["rule"], e["risk"], e["deny"]) for e in events] == [("shell.package-install", 0.6, False)]
+    h = harness([call("shell", command="git status"), final], settings={"emit_events": "all"})
+    h.run_sync("go")
+    events = [e.data for e in h.last_run.recorded if e.kind == "harness-classifier.classified"]
+    assert events[0]["category"] == "execute" and events[0]["risk"] == 0.5
 
 
 def test_tool_output_asking_for_auto_mode_changes_nothing_and_taints_the_run() -> None:
@@ -291,3 +298,30 @@ def test_the_second_opinion_is_off_by_default() -> None:
 def test_bad_settings_name_the_key() -> None:
     with pytest.raises(ConfigError, match="settings.harness-classifier.deny_at"):
         harness([], settings={"deny_at": 2})
+
+
+# ------------------------------------------------------------- tokenizer
+
+
+SHELL_TEXT = st.text(alphabet=st.sampled_from(list("ab -/.$*~=;&|<>()'\"\t\n")), max_size=40)
+
+
+def shlex_tokens(line: str) -> list[str] | None:
+    lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    lexer.commenters = ""
+    try:
+        return list(lexer)
+    except ValueError:
+        return None
+
+
+@settings(max_examples=2000, deadline=None)
+@given(line=SHELL_TEXT)
+def test_property_the_fast_tokenizer_agrees_with_shlex(line: str) -> None:
+    expected = shlex_tokens(line)
+    if expected is None:
+        with pytest.raises(ShellSyntaxError):
+            tokenize(line)
+    else:
+        assert tokenize(line) == expected

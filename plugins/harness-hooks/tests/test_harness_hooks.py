@@ -159,7 +159,8 @@ def test_rewritten_arguments_are_what_runs_and_what_later_tiers_see(tmp_path: Pa
                                  "{'command': payload['arguments']['command'] + ' --color=never'}}))\n")
 
     class Later:
-        seen: list[dict[str, Any]] = []
+        def __init__(self) -> None:
+            self.seen: list[dict[str, Any]] = []
 
         @hookimpl(trylast=True)
         def loom_veto(self, action: Any) -> None:

@@ -19,9 +19,13 @@ Hooks, in the order they act on one call:
   arguments that are about to run differ from the classified ones (a hook
   rewrote them), they are classified again and refused when they are
   clearly dangerous;
-  the same layer then reads the tool's output: output that tries to switch
-  the mode or get actions approved marks the run; later escalations are
-  denied and every non-read action gets at least risk 0.7.
+- ``loom_tool_finished``: tool output that tries to switch the mode or
+  get actions approved marks the run; later escalations are denied and
+  every non-read action gets at least risk 0.7.
+
+The veto, the tool-call layer and the output check answer synchronously in
+the common case and return an awaitable only when they have to wait (an
+event to emit, a second opinion): the kernel awaits what is awaitable.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from __future__ import annotations
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from loom.hookspecs import hookimpl
 from loom.messages import ToolCallBlock, ToolResultBlock
@@ -49,7 +53,8 @@ INJECTION_KEY = "harness.injection"
 TIER = "1"
 
 __all__ = ["CLASSIFICATION_KEY", "INJECTION_KEY", "SETTINGS_NAME", "ClassifierSettings",
-           "classify", "classify_action", "loom_register_settings", "loom_veto", "loom_wrap_model_call", "loom_wrap_tool_call"]
+           "classify", "classify_action", "loom_register_settings", "loom_tool_finished",
+           "loom_veto", "loom_wrap_model_call", "loom_wrap_tool_call"]
 
 
 @dataclass
@@ -94,7 +99,7 @@ def _apply_injection(run: Any, findings: Findings) -> None:
         findings.add("escalate", 0.99, "context.injection-escalation",
                      f"follows a tool output that asked for a mode change or approval ({where})")
     elif findings.kinds() - {"read"}:
-        kind: Kind = max(findings.kinds() - {"read"}, key=SEVERITY.__getitem__)  # type: ignore[assignment]
+        kind = cast(Kind, max(findings.kinds() - {"read"}, key=SEVERITY.__getitem__))
         findings.add(kind, 0.7, "context.injection",
                      f"follows a tool output that tried to steer the harness ({where})")
 
@@ -122,10 +127,31 @@ async def loom_wrap_model_call(request: ModelRequest, run: Any,
 
 
 @hookimpl(tryfirst=True)
-async def loom_veto(action: ProposedAction, run: Any) -> Verdict | None:
-    """Deny clearly destructive actions and escalation attempts; otherwise leave the classification."""
+def loom_veto(action: ProposedAction, run: Any) -> Verdict | Awaitable[Verdict | None] | None:
+    """Deny clearly destructive actions and escalation attempts; otherwise leave the classification.
+
+    Answers at once in the common case; returns an awaitable only when it
+    has an event to emit or a second opinion to ask for.
+    """
     settings = settings_of(run)
     result = classify_action(run, action.call_id, action.tool, action.arguments, action.spec)
+    if (settings.second_opinion and not result["deny"]
+            and result["risk"] >= settings.second_opinion_from) \
+            or settings.emit_events == "all" \
+            or (settings.emit_events == "risky" and result["risk"] >= settings.risky_at):
+        return _veto_slowly(action, run, settings, result)
+    return _verdict(result)
+
+
+def _verdict(result: dict[str, Any]) -> Verdict | None:
+    if result["deny"]:
+        return Verdict.deny(f"{result['category_name']} action: {'; '.join(result['reasons'][:2])}",
+                            tier=TIER, plugin=SETTINGS_NAME, rule=result["rule"], risk=result["risk"])
+    return None
+
+
+async def _veto_slowly(action: ProposedAction, run: Any, settings: ClassifierSettings,
+                       result: dict[str, Any]) -> Verdict | None:
     if settings.second_opinion and not result["deny"] and result["risk"] >= settings.second_opinion_from:
         await _second_opinion(run, settings, action, result)
     if settings.emit_events == "all" or (settings.emit_events == "risky"
@@ -133,10 +159,7 @@ async def loom_veto(action: ProposedAction, run: Any) -> Verdict | None:
         await run.emit("harness-classifier.classified", call_id=action.call_id, tool=action.tool,
                        category=result["category"], risk=result["risk"], rule=result["rule"],
                        reasons=result["reasons"], deny=result["deny"])
-    if result["deny"]:
-        return Verdict.deny(f"{result['category_name']} action: {'; '.join(result['reasons'][:2])}",
-                            tier=TIER, rule=result["rule"], risk=result["risk"])
-    return None
+    return _verdict(result)
 
 
 async def _second_opinion(run: Any, settings: ClassifierSettings, action: ProposedAction,
@@ -157,35 +180,41 @@ async def _second_opinion(run: Any, settings: ClassifierSettings, action: Propos
 
 
 @hookimpl(trylast=True)
-async def loom_wrap_tool_call(call: ToolCallBlock, spec: ToolSpec, run: Any,
-                              call_next: Callable[[ToolCallBlock], Awaitable[ToolResultBlock]]
-                              ) -> ToolResultBlock:
-    """Re-check arguments that changed after the veto (e.g. rewritten by a hook), then scan the output."""
+def loom_wrap_tool_call(call: ToolCallBlock, spec: ToolSpec, run: Any,
+                        call_next: Callable[[ToolCallBlock], Awaitable[ToolResultBlock]]
+                        ) -> Awaitable[ToolResultBlock]:
+    """Re-check arguments that changed after the veto (e.g. rewritten by a hook) before running."""
     cached = _state(run).shared.get(call.id)
-    if cached is None or cached["arguments"] != call.arguments:
-        result = classify_action(run, call.id, call.name, call.arguments, spec)
-        if settings_of(run).emit_events != "none":
-            await run.emit("harness-classifier.reclassified", call_id=call.id, tool=call.name,
-                           category=result["category"], risk=result["risk"], rule=result["rule"],
-                           deny=result["deny"])
-        if result["deny"]:
-            return ToolResultBlock(
-                call_id=call.id, name=call.name, is_error=True,
-                content=f"Not run: denied by harness-classifier rule {result['rule']}: the arguments "
-                        f"changed after the veto into a {result['category_name']} action "
-                        f"({'; '.join(result['reasons'][:3])})")
-    result = await call_next(call)
-    if not result.is_error and settings_of(run).scan_tool_output:
-        await _scan_output(call, result, run)
-    return result
+    if cached is not None and cached["arguments"] == call.arguments:
+        return call_next(call)
+    return _recheck(call, spec, run, call_next)
 
 
-async def _scan_output(call: ToolCallBlock, result: ToolResultBlock, run: Any) -> None:
+async def _recheck(call: ToolCallBlock, spec: ToolSpec, run: Any,
+                   call_next: Callable[[ToolCallBlock], Awaitable[ToolResultBlock]]) -> ToolResultBlock:
+    result = classify_action(run, call.id, call.name, call.arguments, spec)
+    if settings_of(run).emit_events != "none":
+        await run.emit("harness-classifier.reclassified", call_id=call.id, tool=call.name,
+                       category=result["category"], risk=result["risk"], rule=result["rule"],
+                       deny=result["deny"])
+    if result["deny"]:
+        return ToolResultBlock(
+            call_id=call.id, name=call.name, is_error=True,
+            content=f"Not run: denied by harness-classifier rule {result['rule']}: the arguments "
+                    f"changed after the veto into a {result['category_name']} action "
+                    f"({'; '.join(result['reasons'][:3])})")
+    return await call_next(call)
+
+
+@hookimpl
+def loom_tool_finished(call: ToolCallBlock, result: ToolResultBlock, run: Any) -> Awaitable[None] | None:
     """Remember tool output that tries to switch the mode or get actions approved."""
+    if result.is_error or not settings_of(run).scan_tool_output:
+        return None
     excerpt = find_injection(result.content)
     if excerpt is None:
-        return
+        return None
     run.state.setdefault(INJECTION_KEY, []).append(
         {"call_id": call.id, "tool": call.name, "excerpt": excerpt})
-    await run.emit("harness-classifier.injection_suspected", call_id=call.id, tool=call.name,
-                   excerpt=excerpt)
+    return run.emit("harness-classifier.injection_suspected", call_id=call.id,  # type: ignore[no-any-return]
+                    tool=call.name, excerpt=excerpt)

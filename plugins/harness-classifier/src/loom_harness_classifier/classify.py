@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from loom_harness_classifier.commands import analyze_shell
@@ -25,7 +27,14 @@ SHELL_TOOLS = frozenset({"shell", "bash", "sh", "exec", "run", "terminal", "run_
                          "execute", "run_shell", "shell_command"})
 MODE_KEYS = frozenset({"mode", "permission_mode", "profile_mode", "agent_mode"})
 MODES = frozenset({"AUTO", "DEFAULT", "PLAN"})
-LOOM_MARKERS = ("LOOM_PROFILE__MODE", "LOOM_SETTINGS__HARNESS", "[tool.loom", "[settings.harness")
+LOOM_MARKER = re.compile(r"LOOM_PROFILE__MODE|LOOM_SETTINGS__HARNESS|\[tool\.loom|\[settings\.harness")
+
+
+@lru_cache(maxsize=64)
+def _declared(effects: frozenset[Any]) -> tuple[str, ...]:
+    """Declared effect names, known ones only, in a fixed order (``read`` when none)."""
+    names = sorted({str(getattr(e, "value", e)) for e in effects} & set(EFFECT_RISK))
+    return tuple(names) or ("read",)
 
 
 def _strings(value: Any) -> list[str]:
@@ -45,16 +54,15 @@ def classify(tool: str, arguments: Mapping[str, Any], effects: Iterable[Any],
              workspace: str) -> Findings:
     """The findings for calling ``tool`` with ``arguments`` in ``workspace`` (absolute, resolved)."""
     findings = Findings()
-    declared = {str(getattr(e, "value", e)) for e in effects} or {"read"}
-    for effect in sorted(declared):
-        if effect in EFFECT_RISK:
-            kind: Kind = effect  # type: ignore[assignment]
-            findings.add(kind, EFFECT_RISK[effect], f"effect.{effect}",
-                         f"{tool} declares that it {EFFECT_WORDS[effect]}")
+    declared = _declared(frozenset(effects))
+    for effect in declared:
+        kind: Kind = effect  # type: ignore[assignment]
+        findings.add(kind, EFFECT_RISK[effect], f"effect.{effect}",
+                     f"{tool} declares that it {EFFECT_WORDS[effect]}")
     if "escalate" in declared:
         return findings
     ctx = Context(workspace, findings)
-    writes = bool({"mutate", "destroy"} & declared)
+    writes = "mutate" in declared or "destroy" in declared
     for key, value in arguments.items():
         lowered = key.lower()
         if lowered in PATH_KEYS:
@@ -76,7 +84,8 @@ def classify(tool: str, arguments: Mapping[str, Any], effects: Iterable[Any],
             findings.add("escalate", 0.99, "argument.mode-switch",
                          f"{tool} is asked to switch the mode to {value.upper()}, which it does not "
                          "declare it may do: an escalation attempt")
-        if any(marker in text for text in _strings(value) for marker in LOOM_MARKERS):
+        if (isinstance(value, str) and LOOM_MARKER.search(value) is not None) \
+                or (isinstance(value, list) and any(LOOM_MARKER.search(v) for v in _strings(value))):
             findings.add("escalate", 0.99, "argument.loom-settings",
                          f"{tool}'s {key!r} argument changes Loom's mode or permission settings")
     return findings

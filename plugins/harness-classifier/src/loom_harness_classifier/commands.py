@@ -22,11 +22,13 @@ WRAPPERS = frozenset({"nohup", "nice", "time", "command", "builtin", "exec", "st
 ESCALATING_WRAPPERS = frozenset({"sudo", "doas", "su", "pkexec", "runuser", "sg", "chroot"})
 #: Wrapper options that take a value (so the value is not mistaken for the command).
 VALUE_OPTIONS = frozenset({"-n", "-u", "-g", "-c", "-C", "-I", "-P", "-L", "-d", "-s", "-E", "-a",
-                           "-p", "-k", "-s", "-S", "-o", "-i", "-e", "--user", "--group", "-U",
+                           "-p", "-k", "-S", "-o", "-i", "-e", "--user", "--group", "-U",
                            "--signal", "--kill-after", "-w"})
 INTERPRETER_NAMES = frozenset({"sh", "bash", "zsh", "dash", "ksh", "fish", "python", "python3",
                                "perl", "ruby", "node", "php", "source", ".", "eval", "osascript"})
 ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+#: A program name only known when the command runs (a variable, a substitution, a glob).
+DYNAMIC = re.compile(r"[$*?\[{]|" + PLACEHOLDER)
 
 
 def program_name(word: str) -> str:
@@ -102,7 +104,7 @@ def analyze_simple(command: SimpleCommand, ctx: Context) -> None:
     name, args = _unwrap(list(command.words), ctx)
     if not name:
         return
-    if "$" in name or PLACEHOLDER in name or any(ch in name for ch in "*?[{"):
+    if DYNAMIC.search(name):
         ctx.findings.add("execute", 0.8, "shell.dynamic-command",
                          f"the program to run ({name!r}) is only known when the command runs")
         for word in args:
@@ -143,9 +145,9 @@ def analyze_shell(command: str, workspace: str, findings: Findings, depth: int =
         findings.compound = True
 
     ctx.nested = nested
-    if FORK_BOMB.search(command):
+    if "(" in command and FORK_BOMB.search(command):
         findings.add("destroy", 0.99, "shell.fork-bomb", "a fork bomb: it exhausts the machine")
-    if LOOM_SETTINGS.search(command):
+    if ("LOOM" in command or "loom" in command) and LOOM_SETTINGS.search(command):
         findings.add("escalate", 0.99, "shell.loom-settings",
                      "changes Loom's mode or permission settings: an escalation attempt")
     try:
@@ -155,7 +157,7 @@ def analyze_shell(command: str, workspace: str, findings: Findings, depth: int =
                      f"the command could not be parsed ({exc}), so it cannot be judged")
         return ctx
     if depth == 0:
-        findings.commands = [c.text() for c in parsed.commands]
+        findings.commands = list(parsed.texts)
     findings.compound = findings.compound or parsed.compound
     for text in parsed.nested:
         nested(text)

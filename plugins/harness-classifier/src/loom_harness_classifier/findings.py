@@ -58,13 +58,14 @@ class Findings:
 
     def classification(self, deny_at: float) -> dict[str, Any]:
         """The plain-data classification shared with the other tiers through ``run.state``."""
-        kinds = sorted(self.kinds() or {"read"}, key=SEVERITY.__getitem__)
-        top = max(self.items, key=lambda f: (f.risk, SEVERITY[f.kind]), default=None)
+        items = self.items
+        kinds = sorted({f.kind for f in items} or {"read"}, key=SEVERITY.__getitem__)
+        top = max(items, key=_weight) if items else None
         risk = round(min(1.0, top.risk), 3) if top else 0.0
-        reasons = []
-        specific = [f for f in self.items if not f.rule.startswith("effect.")]
-        for item in sorted(specific if top and not top.rule.startswith("effect.") else self.items,
-                           key=lambda f: -f.risk):
+        if top is not None and not top.rule.startswith("effect."):
+            items = [f for f in items if not f.rule.startswith("effect.")]
+        reasons: list[str] = []
+        for item in sorted(items, key=_weight, reverse=True) if len(items) > 1 else items:
             if item.reason not in reasons:
                 reasons.append(item.reason)
         category = kinds[-1]
@@ -76,6 +77,10 @@ class Findings:
             "reasons": reasons[:8],
             "rule": top.rule if top else "",
             "deny": risk >= deny_at,
-            "commands": list(self.commands),
+            "commands": self.commands,
             "compound": self.compound,
         }
+
+
+def _weight(finding: Finding) -> tuple[float, int]:
+    return finding.risk, SEVERITY[finding.kind]

@@ -13,7 +13,8 @@ import re
 INJECTION = re.compile(
     r"(?i)\b(switch|change|set|put|move|go)\b.{0,40}\bmode\b.{0,30}\b(AUTO|DEFAULT|autonomous)\b"
     r"|\bmode\s*[:=]\s*['\"]?AUTO\b"
-    r"|\b(approve|allow|grant)\b.{0,40}\b(yourself|itself|all|every|any|pending|this (call|action|request|tool))\b"
+    r"|\b(approve|allow|grant)\b.{0,40}"
+    r"\b(yourself|itself|all|every|any|pending|this (call|action|request|tool))\b"
     r"|\bignore\b.{0,20}\b(previous|prior|above|earlier|all)\b.{0,20}\b(instructions|rules|restrictions)\b"
     r"|\bauto[- ]?approv|\bLOOM_PROFILE__MODE\b|\bdisable\b.{0,30}\b(harness|safety|permissions?|veto)\b"
 )

@@ -72,6 +72,7 @@ def _under(path: str, prefix: str) -> bool:
     return path == prefix or path.startswith(prefix.rstrip("/") + "/")
 
 
+@lru_cache(maxsize=4096)
 def _expand(raw: str, workspace: str) -> str | None:
     text = raw.strip()
     if text.startswith(("'", '"')) and text.endswith(text[0]) and len(text) > 1:
@@ -107,6 +108,12 @@ def classify_path(raw: str, workspace: str) -> PathInfo:
         absolute = os.path.normpath(joined)
         if _under(absolute, workspace) and absolute != workspace:
             absolute = _resolve_links(absolute, workspace)
+    return _describe(raw, name, absolute, workspace)
+
+
+@lru_cache(maxsize=4096)
+def _describe(raw: str, name: str, absolute: str, workspace: str) -> PathInfo:
+    """The part of :func:`classify_path` that depends on strings only (cached)."""
     real_name = os.path.basename(absolute)
     place = _place(absolute, workspace)
     home_dir = home()

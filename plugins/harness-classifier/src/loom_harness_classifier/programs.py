@@ -190,7 +190,7 @@ def git(name: str, args: list[str], ctx: Context) -> None:
     elif sub in ("filter-branch", "filter-repo", "rebase") or (sub == "commit" and "--amend" in options) \
             or (sub in ("reflog", "gc") and any("expire" in w or "prune" in w for w in rest)):
         add("destroy", 0.7, "shell.git-rewrite", f"git {sub} rewrites history")
-    elif sub in ("clone", "fetch", "pull", "ls-remote", "submodule", "remote") and sub != "remote" \
+    elif (sub in ("clone", "fetch", "pull", "ls-remote", "submodule", "remote") and sub != "remote") \
             or (sub == "remote" and operands[:1] in (["update"], ["add"])):
         ctx.network = True
         add("network", 0.4, "shell.git-network", f"git {sub} talks to a remote")
@@ -218,7 +218,8 @@ def network(name: str, args: list[str], ctx: Context) -> None:
     for i, word in enumerate(args):
         nxt = args[i + 1] if i + 1 < len(args) else ""
         if word in ("-d", "--data", "--data-binary", "--data-raw", "--data-urlencode", "-F", "--form",
-                    "--post-file", "--body-file") or word.startswith(("--data=", "--post-file=", "--body-file=", "--data-binary=")):
+                    "--post-file", "--body-file") \
+                or word.startswith(("--data=", "--post-file=", "--body-file=", "--data-binary=")):
             value = word.partition("=")[2] or nxt
             source = value.split("=", 1)[-1] if "=" in value and not value.startswith("@") else value
             if source.startswith("@") or word.split("=", 1)[0] in ("--post-file", "--body-file"):
@@ -307,10 +308,11 @@ def process_control(name: str, args: list[str], ctx: Context) -> None:
         if any(a in ("stop", "disable", "mask", "kill") for a in args):
             ctx.findings.add("destroy", 0.8, "shell.service-stop", "systemctl stops a service")
         elif any(a in ("enable", "start", "restart", "link", "edit", "daemon-reload") for a in args):
-            ctx.findings.add("escalate", 0.85, "shell.service-start", "systemctl starts or installs a service")
+            ctx.findings.add("escalate", 0.85, "shell.service-start",
+                             "systemctl starts or installs a service")
         else:
             ctx.findings.add("read", 0.1, "shell.service-read", "systemctl shows services")
-    elif name == "kill" and any(a in ("-1", "1") for a in args if a != "-9") or "--all" in args:
+    elif (name == "kill" and any(a in ("-1", "1") for a in args if a != "-9")) or "--all" in args:
         ctx.findings.add("destroy", 0.95, "shell.kill-all", "kill targets every process or init")
     else:
         ctx.findings.add("destroy", 0.6 if name == "kill" else 0.7, "shell.kill", f"{name} stops processes")
@@ -419,7 +421,8 @@ HANDLERS: dict[str, Handler] = {
     "find": find, "dd": dd, "chmod": chmod, "chown": chmod, "chgrp": chmod, "git": git,
     "cp": copy_move, "mv": copy_move, "install": copy_move, "ln": copy_move,
     "touch": writers, "mkdir": writers, "tee": writers, "truncate": writers, "sed": writers,
-    "patch": writers, "cd": change_dir, "pushd": change_dir, "crontab": scheduler, "at": scheduler, "batch": scheduler,
+    "patch": writers, "cd": change_dir, "pushd": change_dir,
+    "crontab": scheduler, "at": scheduler, "batch": scheduler,
     "kill": process_control, "pkill": process_control, "killall": process_control,
     "systemctl": process_control, "service": process_control,
 }

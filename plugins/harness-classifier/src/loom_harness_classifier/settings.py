@@ -33,7 +33,7 @@ class ClassifierSettings(BaseModel):
     speculative: bool = True
     scan_tool_output: bool = True
     emit_events: Literal["all", "risky", "none"] = "risky"
-    risky_at: float = Field(default=0.5, ge=0.0, le=1.0)
+    risky_at: float = Field(default=0.6, ge=0.0, le=1.0)
     second_opinion: bool = False
     second_opinion_provider: str | None = None
     second_opinion_from: float = Field(default=0.4, ge=0.0, le=1.0)

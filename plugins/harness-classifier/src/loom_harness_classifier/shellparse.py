@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 PUNCTUATION = set("();<>|&")
 #: Characters that may start a nested command (or continue a line); without them ``scan`` has no work.
@@ -48,6 +49,7 @@ class Parsed:
     pipelines: list[list[SimpleCommand]]
     nested: list[str]
     separators: int
+    texts: tuple[str, ...] = ()
 
     @property
     def commands(self) -> list[SimpleCommand]:
@@ -175,7 +177,8 @@ def tokenize(line: str) -> list[str]:
         raise ShellSyntaxError(str(exc)) from None
 
 
-_TOKEN = re.compile(r"""[ \t\r\n]+|(?P<punct>[();<>|&]+)|(?P<word>(?:[^ \t\r\n();<>|&'"\\]+|'[^']*'|"[^"\\]*")+)""")
+_TOKEN = re.compile(r"""[ \t\r\n]+|(?P<punct>[();<>|&]+)"""
+                    r"""|(?P<word>(?:[^ \t\r\n();<>|&'"\\]+|'[^']*'|"[^"\\]*")+)""")
 _PART = re.compile(r"""'([^']*)'|"([^"]*)"|([^'"]+)""")
 
 
@@ -200,25 +203,32 @@ def _is_operator(token: str) -> bool:
     return _OPERATOR.match(token) is not None
 
 
+@lru_cache(maxsize=2048)
 def parse(command: str) -> Parsed:
-    """Parse a command line into pipelines; nested commands are returned unparsed."""
+    """Parse a command line into pipelines; nested commands are returned unparsed.
+
+    Cached by the command's text (parsing depends on nothing else); callers
+    must not change the result.
+    """
     outer, nested = scan(command)
     tokens = tokenize(outer)
     pipelines: list[list[SimpleCommand]] = [[SimpleCommand()]]
     separators = 0
     i = 0
-    while i < len(tokens):
+    count = len(tokens)
+    while i < count:
         token = tokens[i]
         current = pipelines[-1][-1]
-        if _is_operator(token) and ("<" in token or ">" in token):
-            target = tokens[i + 1] if i + 1 < len(tokens) else ""
+        operator = token[:1] in PUNCTUATION and _is_operator(token)
+        if operator and ("<" in token or ">" in token):
+            target = tokens[i + 1] if i + 1 < count else ""
             if token.endswith("&") and (target.isdigit() or target == "-"):
                 i += 2  # 2>&1, >&-: duplicating a descriptor writes no file
                 continue
             current.redirects.append((token.replace("&", "").replace("|", "") or ">", target))
             i += 2
             continue
-        if _is_operator(token):
+        if operator:
             separators += 1
             if token in ("|", "|&"):
                 pipelines[-1].append(SimpleCommand())
@@ -226,11 +236,11 @@ def parse(command: str) -> Parsed:
                 pipelines.append([SimpleCommand()])
             i += 1
             continue
-        following = tokens[i + 1] if i + 1 < len(tokens) else ""
-        if token.isdigit() and _is_operator(following) and ("<" in following or ">" in following):
+        if token.isdigit() and i + 1 < count and tokens[i + 1][:1] in "<>" \
+                and _is_operator(tokens[i + 1]):
             i += 1  # a file descriptor number: 2>err, 0<in
             continue
         current.words.append(token)
         i += 1
-    cleaned = [[c for c in p if c.words or c.redirects] for p in pipelines]
-    return Parsed([p for p in cleaned if p], nested, separators)
+    cleaned = [p for p in ([c for c in p if c.words or c.redirects] for p in pipelines) if p]
+    return Parsed(cleaned, nested, separators, tuple(c.text() for p in cleaned for c in p))

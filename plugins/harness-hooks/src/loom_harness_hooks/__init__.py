@@ -20,7 +20,8 @@ standard input, the answer as exit code and JSON on standard output, see
 - ``run_start`` hooks run when a run starts; anything but an allow stops
   the run before its first step. ``run_stop`` hooks are told how it ended.
 
-Every hook answer is a ``harness-hooks.answer`` event.
+Every hook answer is a ``harness-hooks.answer`` event. Without configured
+hooks every implementation answers at once, without awaiting anything.
 """
 
 from __future__ import annotations
@@ -81,14 +82,22 @@ def loom_register_settings() -> list[Record]:
 
 
 @hookimpl
-async def loom_veto(action: ProposedAction, run: Any) -> Verdict | None:
-    """Ask the ``before_tool`` hooks matching the tool; deny on the first deny."""
+def loom_veto(action: ProposedAction, run: Any) -> Awaitable[Verdict | None] | None:
+    """Ask the ``before_tool`` hooks matching the tool; deny on the first deny.
+
+    Without matching hooks it answers at once (no opinion).
+    """
     settings = settings_of(run)
     if not settings.hooks:
         return None
     hooks = settings.for_event("before_tool", action.tool)
     if not hooks:
         return None
+    return _ask_before(action, run, settings, hooks)
+
+
+async def _ask_before(action: ProposedAction, run: Any, settings: HooksSettings,
+                      hooks: list[HookSpec]) -> Verdict | None:
     arguments = dict(action.arguments)
     rewritten = False
     asks: list[str] = []
@@ -107,7 +116,7 @@ async def loom_veto(action: ProposedAction, run: Any) -> Verdict | None:
             continue
         if answer.decision == "deny":
             return Verdict.deny(f"hook {hook.label!r}: {answer.reason or 'denied'}", tier=TIER,
-                                rule=hook.label)
+                                plugin=SETTINGS_NAME, rule=hook.label)
         if answer.arguments is not None and answer.arguments != arguments:
             arguments, rewritten = dict(answer.arguments), True
         if answer.decision == "ask":
@@ -119,27 +128,37 @@ async def loom_veto(action: ProposedAction, run: Any) -> Verdict | None:
         action.arguments = arguments
     new = arguments if rewritten else None
     if asks:
-        return Verdict.ask("; ".join(asks), tier=TIER, rule=hooks[0].label, arguments=new)
+        return Verdict.ask("; ".join(asks), tier=TIER, plugin=SETTINGS_NAME, rule=hooks[0].label,
+                           arguments=new)
     if not allowed:
         return None
     run.state.setdefault(HOOK_ALLOW_KEY, {})[action.call_id] = ", ".join(allowed)
     return Verdict.allow(f"allowed by hook{'s' if len(allowed) > 1 else ''} {', '.join(allowed)}"
                          + (" with rewritten arguments" if rewritten else ""),
-                         tier=TIER, rule=allowed[0], arguments=new)
+                         tier=TIER, plugin=SETTINGS_NAME, rule=allowed[0], arguments=new)
 
 
 @hookimpl(tryfirst=True)
-async def loom_wrap_tool_call(call: ToolCallBlock, spec: ToolSpec, run: Any,
-                              call_next: Callable[[ToolCallBlock], Awaitable[ToolResultBlock]]
-                              ) -> ToolResultBlock:
+def loom_wrap_tool_call(call: ToolCallBlock, spec: ToolSpec, run: Any,
+                        call_next: Callable[[ToolCallBlock], Awaitable[ToolResultBlock]]
+                        ) -> Awaitable[ToolResultBlock]:
     """Run the call with hook-rewritten arguments, then let ``after_tool`` hooks see the result."""
-    new = run.state.get(ARGUMENTS_KEY, {}).get(call.id)
+    rewritten = run.state.get(ARGUMENTS_KEY)
+    settings = settings_of(run)
+    if not rewritten and not settings.hooks:
+        return call_next(call)
+    return _around_tool(call, run, call_next, settings, rewritten)
+
+
+async def _around_tool(call: ToolCallBlock, run: Any,
+                       call_next: Callable[[ToolCallBlock], Awaitable[ToolResultBlock]],
+                       settings: HooksSettings, rewritten: dict[str, Any] | None) -> ToolResultBlock:
+    new = rewritten.get(call.id) if rewritten else None
     if new is not None and new != call.arguments:
         await run.emit("harness-hooks.arguments_rewritten", call_id=call.id, tool=call.name,
                        before=call.arguments, after=new)
         call = call.model_copy(update={"arguments": new})
     result = await call_next(call)
-    settings = settings_of(run)
     if not settings.hooks:
         return result
     for hook in settings.for_event("after_tool", call.name):
@@ -159,10 +178,15 @@ async def loom_wrap_tool_call(call: ToolCallBlock, spec: ToolSpec, run: Any,
 
 
 @hookimpl
-async def loom_run_started(run: Any) -> None:
+def loom_run_started(run: Any) -> Awaitable[None] | None:
     """Run the ``run_start`` hooks; anything but an allow stops the run before its first step."""
     settings = settings_of(run)
-    for hook in settings.for_event("run_start"):
+    hooks = settings.for_event("run_start")
+    return _start(run, settings, hooks) if hooks else None
+
+
+async def _start(run: Any, settings: HooksSettings, hooks: list[HookSpec]) -> None:
+    for hook in hooks:
         payload = {**_base(run, "run_start"), "goal": run.goal}
         answer = await _ask(hook, payload, run, settings)
         if answer is not None and answer.decision != "allow":
@@ -178,10 +202,15 @@ def loom_should_stop(run: Any) -> str | None:
 
 
 @hookimpl
-async def loom_run_finished(run: Any, result: Any) -> None:
+def loom_run_finished(run: Any, result: Any) -> Awaitable[None] | None:
     """Tell the ``run_stop`` hooks how the run ended (their answers are only recorded)."""
     settings = settings_of(run)
-    for hook in settings.for_event("run_stop"):
+    hooks = settings.for_event("run_stop")
+    return _stop(run, result, settings, hooks) if hooks else None
+
+
+async def _stop(run: Any, result: Any, settings: HooksSettings, hooks: list[HookSpec]) -> None:
+    for hook in hooks:
         payload = {**_base(run, "run_stop"), "goal": run.goal, "status": result.status,
                    "output": result.output, "reason": result.reason, "steps": result.steps}
         await _ask(hook, payload, run, settings)

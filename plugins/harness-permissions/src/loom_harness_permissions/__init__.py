@@ -122,8 +122,8 @@ def loom_veto(action: ProposedAction, run: Any) -> Verdict:
     """Decide from deny/ask/allow rules and the mode (tier 3, after tiers 1 and 2)."""
     view = _view(action, run)
     outcome = policy_for(run).decide(view)
-    return Verdict(decision=outcome.decision, reason=outcome.reason, tier=TIER, rule=outcome.rule,
-                   risk=view.risk)
+    return Verdict(decision=outcome.decision, reason=outcome.reason, tier=TIER, plugin=SETTINGS_NAME,
+                   rule=outcome.rule, risk=view.risk)
 
 
 @hookimpl

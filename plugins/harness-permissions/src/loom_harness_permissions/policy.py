@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from loom_harness_permissions.rules import Decision, Rule, RuleSpec, parse_rule
@@ -61,12 +62,18 @@ class ActionView:
             return cls(tool, arguments, mode, frozenset(classification["kinds"]),
                        classification["category"], float(classification["risk"]),
                        tuple(classification["reasons"]), workspace, hook_allow)
-        kinds = frozenset(str(getattr(e, "value", e)) for e in effects) or frozenset({"read"})
-        kinds = frozenset(k for k in kinds if k in _SEVERITY) or frozenset({"read"})
-        category = max(kinds, key=_SEVERITY.__getitem__)
-        risk = max(EFFECT_RISK[k] for k in kinds)
-        return cls(tool, arguments, mode, kinds, category, risk,
-                   (f"{tool} declares the effects {', '.join(sorted(kinds))}",), workspace, hook_allow)
+        kinds, category, risk, reason = _from_effects(tool, frozenset(effects))
+        return cls(tool, arguments, mode, kinds, category, risk, (reason,), workspace, hook_allow)
+
+
+@lru_cache(maxsize=256)
+def _from_effects(tool: str, effects: frozenset[Any]) -> tuple[frozenset[str], str, float, str]:
+    """Kinds, category, risk and reason of a tool judged by its declared effects alone."""
+    names = frozenset(str(getattr(e, "value", e)) for e in effects)
+    kinds = frozenset(k for k in names if k in _SEVERITY) or frozenset({"read"})
+    category = max(kinds, key=_SEVERITY.__getitem__)
+    risk = max(EFFECT_RISK[k] for k in kinds)
+    return kinds, category, risk, f"{tool} declares the effects {', '.join(sorted(kinds))}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +106,8 @@ class Policy:
 
     def all_rules(self) -> list[Rule]:
         """Settings and profile rules, then the rules file's."""
-        return self.rules + (self.rules_file.rules() if self.rules_file is not None else [])
+        saved = self.rules_file.rules() if self.rules_file is not None else None
+        return self.rules + saved if saved else self.rules
 
     def effective_mode(self, run_mode: str) -> str:
         """The run's mode, capped by this policy and every ancestor's."""

@@ -63,7 +63,7 @@ class RulesFile:
                                   key=decision)
             for entry in entries:
                 try:
-                    rules.append(parse_rule(entry, decision, source=f"rules file {self.path.name}"))  # type: ignore[arg-type]
+                    rules.append(parse_rule(entry, decision, source=f"rules file {self.path.name}"))
                 except (RuleSyntaxError, ValueError) as exc:
                     raise ConfigError(str(exc), file=str(self.path), key=decision) from None
         unknown = set(data) - {"allow", "ask", "deny"}

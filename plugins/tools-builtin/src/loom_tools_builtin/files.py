@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from loom.errors import ToolError
-from loom.tools import tool
+from loom.tools import FunctionTool, tool
 
 from loom_tools_builtin.settings import settings_of
 from loom_tools_builtin.workspace import confine, relative, workspace_of
@@ -31,8 +31,7 @@ def _text(path: Path, raw: str, limit: int) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-@tool(name="read", effects={"read"}, idempotent=True)
-def read_file(path: str, offset: int = 1, limit: int | None = None, run: Any = None) -> str:
+def _read_file(path: str, offset: int = 1, limit: int | None = None, run: Any = None) -> str:
     """Read a text file inside the workspace.
 
     Args:
@@ -51,8 +50,7 @@ def read_file(path: str, offset: int = 1, limit: int | None = None, run: Any = N
     return "".join(lines[start:end])
 
 
-@tool(name="list", effects={"read"}, idempotent=True)
-def list_entries(path: str = ".", run: Any = None) -> str:
+def _list_entries(path: str = ".", run: Any = None) -> str:
     """List the entries of a folder inside the workspace (folders end with "/").
 
     Args:
@@ -75,8 +73,7 @@ def _check_pattern(pattern: str) -> None:
         raise ToolError(f"glob pattern {pattern!r} may not contain '..'")
 
 
-@tool(name="glob", effects={"read"}, idempotent=True)
-def glob_paths(pattern: str, path: str = ".", run: Any = None) -> str:
+def _glob_paths(pattern: str, path: str = ".", run: Any = None) -> str:
     """Find files whose path matches a glob pattern ("**" matches any folders).
 
     Args:
@@ -114,8 +111,7 @@ def _walk(root: Path, base: Path) -> Any:
             yield path
 
 
-@tool(name="grep", effects={"read"}, idempotent=True)
-def grep_files(pattern: str, path: str = ".", include: str = "*", ignore_case: bool = False,
+def _grep_files(pattern: str, path: str = ".", include: str = "*", ignore_case: bool = False,
                run: Any = None) -> str:
     """Search text files for a regular expression; prints "file:line: text" per match.
 
@@ -157,8 +153,7 @@ def grep_files(pattern: str, path: str = ".", include: str = "*", ignore_case: b
     return "\n".join(lines) if lines else f"no match for {pattern!r}"
 
 
-@tool(name="write", effects={"mutate"})
-def write_file(path: str, content: str, run: Any = None) -> str:
+def _write_file(path: str, content: str, run: Any = None) -> str:
     """Write a text file inside the workspace, creating folders as needed; replaces the file.
 
     Args:
@@ -174,8 +169,7 @@ def write_file(path: str, content: str, run: Any = None) -> str:
     return f"wrote {len(content.encode('utf-8'))} bytes to {relative(root, target)}"
 
 
-@tool(name="edit", effects={"mutate"})
-def edit_file(path: str, old: str, new: str, replace_all: bool = False, run: Any = None) -> str:
+def _edit_file(path: str, old: str, new: str, replace_all: bool = False, run: Any = None) -> str:
     """Replace an exact piece of text in a file inside the workspace.
 
     The text must occur exactly once (or set replace_all to replace every
@@ -200,3 +194,11 @@ def edit_file(path: str, old: str, new: str, replace_all: bool = False, run: Any
                         "surrounding text to make it unique, or set replace_all; nothing changed")
     target.write_text(text.replace(old, new), encoding="utf-8")
     return f"replaced {count} occurrence{'s' if count > 1 else ''} in {relative(root, target)}"
+
+
+read_file: FunctionTool = tool(_read_file, name="read", effects={"read"}, idempotent=True)
+list_entries: FunctionTool = tool(_list_entries, name="list", effects={"read"}, idempotent=True)
+glob_paths: FunctionTool = tool(_glob_paths, name="glob", effects={"read"}, idempotent=True)
+grep_files: FunctionTool = tool(_grep_files, name="grep", effects={"read"}, idempotent=True)
+write_file: FunctionTool = tool(_write_file, name="write", effects={"mutate"})
+edit_file: FunctionTool = tool(_edit_file, name="edit", effects={"mutate"})

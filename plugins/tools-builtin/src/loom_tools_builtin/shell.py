@@ -9,7 +9,7 @@ import signal
 from typing import Any
 
 from loom.errors import ToolError
-from loom.tools import tool
+from loom.tools import FunctionTool, tool
 
 from loom_tools_builtin.settings import settings_of
 from loom_tools_builtin.workspace import workspace_of
@@ -28,8 +28,7 @@ def _cap(text: str, cap: int) -> str:
     return text[:cap] + f"\n[output truncated: {len(text) - cap} more characters]"
 
 
-@tool(name="shell", effects={"execute"}, timeout=None)
-async def run_shell(command: str, timeout: float | None = None, run: Any = None) -> str:
+async def _run_shell(command: str, timeout: float | None = None, run: Any = None) -> str:
     """Run a shell command in the workspace root; returns its exit code and output.
 
     Standard output and standard error are returned together. A command that
@@ -62,3 +61,6 @@ async def run_shell(command: str, timeout: float | None = None, run: Any = None)
         _kill_group(process)
     text = _cap(output.decode("utf-8", errors="replace"), settings.output_cap)
     return f"exit code: {process.returncode}\n{text}"
+
+
+run_shell: FunctionTool = tool(_run_shell, name="shell", effects={"execute"}, timeout=None)
