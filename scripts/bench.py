@@ -9,6 +9,7 @@ from bootstrap import ROOT, run, sync
 BENCHMARKS = {
     "kernel": "bench/kernel_overhead.py",
     "context": "bench/context_retention.py",
+    "harness": "bench/harness_overhead.py",
 }
 
 
