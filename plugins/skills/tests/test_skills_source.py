@@ -215,3 +215,26 @@ async def test_invalid_and_duplicate_skills_are_events_and_the_others_still_load
         ("description", "a/bad/SKILL.md"), ("", "a/empty"), ("name", "b/good/SKILL.md")}
     assert any("defined twice" in d["error"] for d in invalid)
     assert "- good: Skill good" in h.model.requests[0].system
+
+
+async def test_a_resumed_run_gets_the_tools_of_the_skills_it_had_opened(tmp_path: Path) -> None:
+    from loom.run import Run
+    from loom_skills.settings import SkillsSettings
+    from loom_skills.source import CATALOG_HEADER, SkillSource
+
+    make_skill(tmp_path, "math", "MATH-BODY", files={"tools.py": (
+        "from loom.tools import tool\n\n@tool\ndef triple(n: int) -> int:\n"
+        "    \"\"\"Triple.\"\"\"\n    return 3 * n\n")})
+    h = harness(["done"], [tmp_path])
+    run = Run(h.runtime.create_session(), "resumed goal")
+    run.window.skills = [f"{CATALOG_HEADER}\n- old: stale line", "\n## Skill: math\nMATH-BODY"]
+    source = SkillSource(SkillsSettings(paths=[str(tmp_path)], entry_points=False))
+    for record in await source.list_tools():
+        run.tools[record.name] = record
+    run.window.tools = [r.spec for r in run.tools.values() if r.spec is not None]
+    await source.attach(run)
+    catalog, opened = run.window.skills
+    assert catalog == f"{CATALOG_HEADER}\n- math: Skill math"
+    assert opened == "\n## Skill: math\nMATH-BODY"
+    assert "triple" in run.tools and "triple" in [s.name for s in run.window.tools]
+    assert await run.tools["triple"].handler({"n": 2}, run) == 6
