@@ -216,3 +216,10 @@ async def test_loom_bridges_to_loom_served_over_mcp(project: Path) -> None:
     assert wiped.is_error and "wiping is never allowed" in wiped.content
     spec = h.last_run.tools["loom_wipe"].spec
     assert spec is not None and {e.value for e in spec.effects} == {"mutate", "destroy"}
+
+
+def test_agent_mode_without_a_provider_says_so(project: Path) -> None:
+    done = subprocess.run(serve_command(project, "--agent"), cwd=project, env=clean_env(),
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 4
+    assert "no provider selected" in done.stderr
