@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from loom_memory_recall.database import MemoryDatabase
 from loom_memory_recall.embedders import Embedder, load_embedder
@@ -99,8 +100,8 @@ class MemoryAPI:
         if self._index is None:
             index = VectorIndex(self.embedder.dims)
             self._seen_version = self.db.data_version()
-            self._load(index, self.db.read(lambda conn: conn.execute(
-                "SELECT id, kind, embedder, vector FROM memories ORDER BY id").fetchall()), write=True)
+            self._load(index, self.db.rows("SELECT id, kind, embedder, vector FROM memories "
+                                           "ORDER BY id"), write=True)
             self._index = index
         elif self.db.data_version() != self._seen_version:
             self._seen_version = self.db.data_version()
@@ -109,17 +110,16 @@ class MemoryAPI:
 
     def _catch_up(self, index: VectorIndex) -> None:
         """Take another writer's changes: new rows, deleted rows, changed kinds."""
-        present = dict(self.db.read(lambda conn: conn.execute(
-            "SELECT id, kind FROM memories").fetchall()))
+        present: dict[int, str] = dict(self.db.rows("SELECT id, kind FROM memories"))
         index.remove([int(i) for i in index.ids if int(i) not in present])
         for memory_id in index.ids.tolist():
             index.set_kind(memory_id, present[memory_id])
         missing = sorted(set(present) - set(index.ids.tolist()))
         for start in range(0, len(missing), _CHUNK):
             chunk = missing[start:start + _CHUNK]
-            self._load(index, self.db.read(lambda conn, chunk=chunk: conn.execute(
-                f"SELECT id, kind, embedder, vector FROM memories WHERE id IN "
-                f"({','.join('?' * len(chunk))})", chunk).fetchall()), write=False)
+            self._load(index, self.db.rows(
+                "SELECT id, kind, embedder, vector FROM memories WHERE id IN "
+                f"({','.join('?' * len(chunk))})", chunk), write=False)
 
     def _load(self, index: VectorIndex, rows: list[tuple[Any, ...]], *, write: bool) -> None:
         """Add rows ``(id, kind, embedder, vector)``; rows another embedder made are embedded
@@ -133,22 +133,24 @@ class MemoryAPI:
                                         for r in rows), dtype=np.float32)
         index.add([r[0] for r in rows], [r[1] for r in rows], matrix.reshape(len(rows), -1))
 
-    def _reembed(self, ids: list[int], *, write: bool) -> dict[int, np.ndarray]:  # type: ignore[type-arg]
+    def _reembed(self, ids: list[int], *, write: bool) -> dict[int, npt.NDArray[np.float32]]:
         """Vectors for memories embedded by another embedder (saved when ``write``)."""
         embedder = self.embedder
-        out: dict[int, np.ndarray] = {}  # type: ignore[type-arg]
+        out: dict[int, npt.NDArray[np.float32]] = {}
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start:start + _CHUNK]
-            rows = self.db.read(lambda conn, chunk=chunk: conn.execute(
-                f"SELECT id, text FROM memories WHERE id IN ({','.join('?' * len(chunk))})",
-                chunk).fetchall())
+            rows = self.db.rows(
+                f"SELECT id, text FROM memories WHERE id IN ({','.join('?' * len(chunk))})", chunk)
             vectors = embedder.embed([text for _, text in rows])
             out.update({memory_id: vectors[i] for i, (memory_id, _) in enumerate(rows)})
             if write:
-                self.db.write(lambda conn, rows=rows, vectors=vectors: conn.executemany(
-                    "UPDATE memories SET embedder = ?, vector = ? WHERE id = ?",
-                    [(embedder.name, vectors[i].tobytes(), memory_id)
-                     for i, (memory_id, _) in enumerate(rows)]))
+                updates = [(embedder.name, vectors[i].tobytes(), memory_id)
+                           for i, (memory_id, _) in enumerate(rows)]
+
+                def work(conn: sqlite3.Connection, updates: list[tuple[Any, ...]] = updates) -> None:
+                    conn.executemany("UPDATE memories SET embedder = ?, vector = ? WHERE id = ?",
+                                     updates)
+                self.db.write(work)
         return out
 
     # ------------------------------------------------------------------ write
@@ -215,9 +217,8 @@ class MemoryAPI:
         found: dict[str, MemoryItem] = {}
         for start in range(0, len(keys), _CHUNK):
             chunk = keys[start:start + _CHUNK]
-            rows = self.db.read(lambda conn, chunk=chunk: conn.execute(
-                f"SELECT digest, {_COLUMNS} FROM memories WHERE digest IN "
-                f"({','.join('?' * len(chunk))})", chunk).fetchall())
+            rows = self.db.rows(f"SELECT digest, {_COLUMNS} FROM memories WHERE digest IN "
+                                f"({','.join('?' * len(chunk))})", chunk)
             found.update({row[0]: _item(row[1:]) for row in rows})
         return found
 
@@ -266,20 +267,18 @@ class MemoryAPI:
             items = self._items([i for i, _ in found])
         return [Hit(items[i], s) for i, s in found if i in items]
 
-    def _tagged(self, tags: tuple[str, ...]) -> np.ndarray:  # type: ignore[type-arg]
+    def _tagged(self, tags: tuple[str, ...]) -> npt.NDArray[np.int64]:
         if not tags:
             return np.zeros(0, dtype=np.int64)
-        rows = self.db.read(lambda conn: conn.execute(
-            "SELECT DISTINCT m.id FROM memories m, json_each(m.tags) t WHERE t.value IN "
-            f"({','.join('?' * len(tags))})", tags).fetchall())
+        rows = self.db.rows("SELECT DISTINCT m.id FROM memories m, json_each(m.tags) t WHERE "
+                            f"t.value IN ({','.join('?' * len(tags))})", tags)
         return np.asarray([r[0] for r in rows], dtype=np.int64)
 
     def _items(self, ids: list[int]) -> dict[int, MemoryItem]:
         if not ids:
             return {}
-        rows = self.db.read(lambda conn: conn.execute(
-            f"SELECT {_COLUMNS} FROM memories WHERE id IN ({','.join('?' * len(ids))})",
-            ids).fetchall())
+        rows = self.db.rows(
+            f"SELECT {_COLUMNS} FROM memories WHERE id IN ({','.join('?' * len(ids))})", ids)
         return {row[0]: _item(row) for row in rows}
 
     def get(self, memory_id: int) -> MemoryItem:
@@ -289,12 +288,13 @@ class MemoryAPI:
             raise MemoryNotFound(f"no memory with id {memory_id} in {self.db.path}")
         return found[memory_id]
 
-    def list(self, limit: int = 50, *, kind: Kind | None = None,
-             tag: str | None = None) -> list[MemoryItem]:
+    def recent(self, limit: int = 50, *, kind: Kind | None = None,
+               tag: str | None = None) -> list[MemoryItem]:
         """The most recent memories first (optionally of one kind, or with one tag)."""
         if not self.exists():
             return []
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         if kind is not None:
             where.append("kind = ?")
             params.append(kind)
@@ -302,36 +302,40 @@ class MemoryAPI:
             where.append("EXISTS (SELECT 1 FROM json_each(memories.tags) WHERE value = ?)")
             params.append(tag)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        rows = self.db.read(lambda conn: conn.execute(
-            f"SELECT {_COLUMNS} FROM memories {clause} ORDER BY created_at DESC, id DESC LIMIT ?",
-            [*params, limit]).fetchall())
+        rows = self.db.rows(f"SELECT {_COLUMNS} FROM memories {clause} "
+                            "ORDER BY created_at DESC, id DESC LIMIT ?", [*params, limit])
         return [_item(row) for row in rows]
 
     def count(self) -> int:
         """How many memories there are."""
         if not self.exists():
             return 0
-        return int(self.db.read(lambda conn: conn.execute(
-            "SELECT COUNT(*) FROM memories").fetchone()[0]))
+        row = self.db.row("SELECT COUNT(*) FROM memories")
+        return int(row[0]) if row else 0
 
     # --------------------------------------------------------------- sessions
 
     def save_session(self, session_id: str, run_id: str, messages: list[dict[str, Any]]) -> None:
         """Keep a session's conversation (replacing what was kept for it)."""
         text = json.dumps(messages, separators=(",", ":"))
-        self.db.write(lambda conn: conn.execute(
-            "INSERT INTO sessions (session_id, run_id, messages, updated_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (session_id) DO UPDATE SET run_id = excluded.run_id, "
-            "messages = excluded.messages, updated_at = excluded.updated_at",
-            (session_id, run_id, text, time.time())))
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO sessions (session_id, run_id, messages, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (session_id) DO UPDATE SET run_id = excluded.run_id, "
+                "messages = excluded.messages, updated_at = excluded.updated_at",
+                (session_id, run_id, text, time.time()))
+        self.db.write(work)
 
     def load_session(self, session_id: str) -> list[dict[str, Any]] | None:
         """A session's kept conversation (JSON messages), or None."""
         if not self.exists():
             return None
-        row = self.db.read(lambda conn: conn.execute(
-            "SELECT messages FROM sessions WHERE session_id = ?", (session_id,)).fetchone())
-        return json.loads(row[0]) if row is not None else None
+        row = self.db.row("SELECT messages FROM sessions WHERE session_id = ?", (session_id,))
+        if row is None:
+            return None
+        messages: list[dict[str, Any]] = json.loads(row[0])
+        return messages
 
 
 def _check_text(text: object) -> str:

@@ -12,9 +12,9 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from loom_memory_recall.errors import MemoryVersionError, RecallError
 from loom_memory_recall.schema import LATEST, MIGRATIONS, VERSION_TABLE
@@ -112,6 +112,17 @@ class MemoryDatabase:
                             "or stop the other writer") from exc
                     time.sleep(delay)
                     delay = min(delay * 2, 0.1)
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Every row of one query, in a read transaction."""
+        def work(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
+            return conn.execute(sql, params).fetchall()
+        return self.read(work)
+
+    def row(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        """The first row of one query, or None."""
+        found = self.rows(sql, params)
+        return found[0] if found else None
 
     def data_version(self) -> int:
         """SQLite's counter of commits made by other connections (cheap)."""

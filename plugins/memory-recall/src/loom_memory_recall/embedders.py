@@ -193,7 +193,19 @@ def normalise(matrix: Any) -> Matrix:
     rows = np.asarray(matrix, dtype=np.float64)
     norms = np.linalg.norm(rows, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return (rows / norms).astype(np.float32)
+    unit: Matrix = (rows / norms).astype(np.float32)
+    return unit
+
+
+def check_embedder_name(name: str) -> dict[str, Any]:
+    """Refuse a name no embedder answers to (without importing anything); returns the
+    installed ``loom.embedders`` entry points by name."""
+    found = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    if name == DEFAULT_EMBEDDER or re.fullmatch(r"hashing-\d+", name) or name in found or ":" in name:
+        return found
+    known = ", ".join(sorted({DEFAULT_EMBEDDER, "hashing-<dims>", *found}))
+    raise RecallError(f"unknown embedder {name!r}; known: {known} (or an import string "
+                      "'module:factory'); install the distribution that provides it")
 
 
 def load_embedder(name: str) -> Embedder:
@@ -204,7 +216,7 @@ def load_embedder(name: str) -> Embedder:
     match = re.fullmatch(r"hashing-(\d+)", name)
     if match:
         return HashingEmbedder(int(match.group(1)))
-    found = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    found = check_embedder_name(name)
     if name in found:
         factory = found[name].load()
     elif ":" in name:
@@ -213,10 +225,8 @@ def load_embedder(name: str) -> Embedder:
             factory = getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError) as exc:
             raise RecallError(f"embedder {name!r} cannot be imported: {exc}") from exc
-    else:
-        known = ", ".join(sorted({DEFAULT_EMBEDDER, "hashing-<dims>", *found}))
-        raise RecallError(f"unknown embedder {name!r}; known: {known} (or an import string "
-                          "'module:factory'); install the distribution that provides it")
+    else:  # pragma: no cover - check_embedder_name refused it
+        raise RecallError(f"unknown embedder {name!r}")
     embedder = factory()
     if not isinstance(embedder, Embedder):
         raise RecallError(f"embedder {name!r}: its factory returned {type(embedder).__name__}, "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 #: The memory database, relative to the working directory (the project), beside
 #: the run store's ``.loom/loom.db``.
@@ -33,3 +33,15 @@ class MemorySettings(BaseModel):
     sessions: bool = True
     capture_ledger: bool = True
     busy_timeout: float = Field(default=30.0, gt=0)
+
+    @field_validator("embedder")
+    @classmethod
+    def _known_embedder(cls, name: str) -> str:
+        from loom_memory_recall.embedders import check_embedder_name
+        from loom_memory_recall.errors import RecallError
+
+        try:
+            check_embedder_name(name)
+        except RecallError as exc:
+            raise ValueError(str(exc)) from None
+        return name

@@ -10,7 +10,7 @@ from loom.tools import tool
 from loom_memory_recall.service import memory_for
 
 
-@tool(effects={"read"}, timeout=60.0)
+@tool(effects={"read"}, timeout=60.0)  # type: ignore[untyped-decorator]
 async def remember(text: str, run: Any, tags: list[str] | None = None) -> str:
     """Keep a fact for later tasks and sessions (it is recalled when it is relevant to a goal).
 
@@ -26,7 +26,7 @@ async def remember(text: str, run: Any, tags: list[str] | None = None) -> str:
     return f"Remembered as memory {item.id}."
 
 
-@tool(effects={"read"}, timeout=60.0)
+@tool(effects={"read"}, timeout=60.0)  # type: ignore[untyped-decorator]
 async def recall(query: str, run: Any, k: int = 5) -> str:
     """Search kept memories (facts and notes from earlier tasks and sessions) by meaning.
 
@@ -48,7 +48,7 @@ async def recall(query: str, run: Any, k: int = 5) -> str:
     return "\n".join(lines)
 
 
-@tool(effects={"mutate"}, timeout=60.0)
+@tool(effects={"mutate"}, timeout=60.0)  # type: ignore[untyped-decorator]
 async def forget(memory_id: int, run: Any) -> str:
     """Delete a kept memory for good (use the id shown as [memory N]).
 
@@ -59,7 +59,7 @@ async def forget(memory_id: int, run: Any) -> str:
     return f"Forgot memory {item.id}: {item.text}"
 
 
-@tool(effects={"read"}, blocking=False)
+@tool(effects={"read"}, blocking=False)  # type: ignore[untyped-decorator]
 def working_memory(run: Any) -> str:
     """Show your working memory: the goal, the plan and the pinned state (fact ledger, notes)."""
     text = run.window.working_text()
