@@ -177,23 +177,24 @@ def tokenize(line: str) -> list[str]:
         raise ShellSyntaxError(str(exc)) from None
 
 
-_TOKEN = re.compile(r"""[ \t\r\n]+|(?P<punct>[();<>|&]+)"""
-                    r"""|(?P<word>(?:[^ \t\r\n();<>|&'"\\]+|'[^']*'|"[^"\\]*")+)""")
+_TOKEN = re.compile(r"""(?P<punct>[();<>|&]+)"""
+                    r"""|(?P<word>(?:[^ \t\r\n();<>|&'"\\]+|'[^']*'|"[^"\\]*")+)"""
+                    r"""|(?P<bad>['"])""")
 _PART = re.compile(r"""'([^']*)'|"([^"]*)"|([^'"]+)""")
 
 
 def _fast_tokens(line: str) -> list[str] | None:
     tokens: list[str] = []
-    position = 0
-    for match in _TOKEN.finditer(line):
-        if match.start() != position:
-            return None  # something the expression does not cover (an unterminated quote)
-        position = match.end()
-        if match.group("punct") is not None:
-            tokens.append(match.group("punct"))
-        elif match.group("word") is not None:
-            tokens.append("".join(a or b or c for a, b, c in _PART.findall(match.group("word"))))
-    return tokens if position == len(line) else None
+    for punct, word, bad in _TOKEN.findall(line):
+        if bad:
+            return None  # an unterminated quote: shlex reports it
+        if punct:
+            tokens.append(punct)
+        elif "'" in word or '"' in word:
+            tokens.append("".join(a or b or c for a, b, c in _PART.findall(word)))
+        else:
+            tokens.append(word)
+    return tokens
 
 
 _OPERATOR = re.compile(r"[();<>|&]+\Z")
