@@ -116,11 +116,11 @@ def test_duplicate_record_names_both_distributions(install_dist: InstallDist) ->
 
 
 def test_local_plugin_by_path(tmp_path: Path) -> None:
-    (tmp_path / "my_plugin.py").write_text(GOOD.format(name="local", module="x"))
+    (tmp_path / "my_plugin.py").write_text(GOOD.format(name="from-a-file", module="x"))
     (tmp_path / "loom.toml").write_text('[plugins]\npaths = ["my_plugin.py"]\n')
     pm = PluginManager(load_config(start=tmp_path, environ={})).load()
     assert pm.infos["my_plugin"].origin == "path"
-    assert "local" in pm.records("provider")
+    assert "from-a-file" in pm.records("provider")
 
 
 def test_local_plugin_path_missing(tmp_path: Path) -> None:

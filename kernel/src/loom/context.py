@@ -146,8 +146,10 @@ class ContextWindow:
 
     @property
     def budget(self) -> int:
-        """Tokens available for the prompt."""
-        budget = max(1, self.window_tokens - self.output_reserve)
+        """Tokens available for the prompt (the output reserve is capped at a
+        quarter of the window, so small local models keep a usable budget)."""
+        reserve = min(self.output_reserve, self.window_tokens // 4)
+        budget = max(1, self.window_tokens - reserve)
         return min(budget, self.cap) if self.cap else budget
 
     def working_text(self) -> str:

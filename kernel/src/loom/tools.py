@@ -28,7 +28,7 @@ import inspect
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, get_type_hints
+from typing import Any, get_type_hints, overload
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
@@ -73,8 +73,14 @@ def _describe_validation(name: str, exc: ValidationError) -> str:
     return f"invalid arguments for {name!r}: " + "; ".join(problems)
 
 
+@overload
+def tool(fn: Callable[..., Any], /) -> FunctionTool: ...
+
+
+@overload
 def tool(
-    fn: Callable[..., Any] | None = None,
+    fn: None = None,
+    /,
     *,
     name: str | None = None,
     description: str | None = None,
@@ -83,8 +89,38 @@ def tool(
     output_cap: int | None = 50_000,
     idempotent: bool = False,
     blocking: bool = True,
-) -> Any:
-    """Decorate a function as a tool; usable bare (``@tool``) or with options."""
+) -> Callable[[Callable[..., Any]], FunctionTool]: ...
+
+
+@overload
+def tool(
+    fn: Callable[..., Any],
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    effects: Iterable[str | Effect] = ("read",),
+    timeout: float | None = 60.0,
+    output_cap: int | None = 50_000,
+    idempotent: bool = False,
+    blocking: bool = True,
+) -> FunctionTool: ...
+
+
+def tool(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    effects: Iterable[str | Effect] = ("read",),
+    timeout: float | None = 60.0,
+    output_cap: int | None = 50_000,
+    idempotent: bool = False,
+    blocking: bool = True,
+) -> FunctionTool | Callable[[Callable[..., Any]], FunctionTool]:
+    """Decorate a function as a tool; usable bare (``@tool``) or with options
+    (``@tool(effects={"mutate"})``), or called as ``tool(function, name=...)``."""
 
     def build(func: Callable[..., Any]) -> FunctionTool:
         tool_name = name or func.__name__
