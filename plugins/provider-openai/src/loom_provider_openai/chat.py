@@ -26,7 +26,7 @@ from loom.messages import (
     ThinkingBlock,
     ToolCallBlock,
 )
-from loom.requests import ModelRequest, StopReason, StreamDelta, Usage
+from loom.requests import ModelRequest, StopReason, StreamDelta, ToolSpec, Usage
 
 OnDelta = Callable[[StreamDelta], Awaitable[None]]
 
@@ -90,52 +90,73 @@ def _user_content(blocks: list[ContentBlock]) -> str | list[dict[str, Any]] | No
     return parts
 
 
+def convert_message(message: Message) -> list[dict[str, Any]]:
+    """The Chat Completions messages for one neutral message (none, one, or
+    one per tool result followed by any user content)."""
+    if message.role == "system":
+        return [{"role": "system", "content": message.text_content}]
+    if message.role == "assistant":
+        calls = message.tool_calls
+        text = message.text_content
+        if not text and not calls:
+            return []
+        item: dict[str, Any] = {"role": "assistant", "content": text or None}
+        if calls:
+            item["tool_calls"] = [
+                {"id": c.id, "type": "function",
+                 "function": {"name": c.name, "arguments": arguments_text(c)}}
+                for c in calls]
+        return [item]
+    out: list[dict[str, Any]] = [
+        {"role": "tool", "tool_call_id": result.call_id, "content": result.content}
+        for result in message.tool_results]
+    content = _user_content(list(message.content))
+    if content is not None:
+        out.append({"role": "user", "content": content})
+    return out
+
+
+def system_message(request: ModelRequest) -> dict[str, Any] | None:
+    """The leading ``system`` message for the request's system prompt, if any."""
+    return {"role": "system", "content": request.system} if request.system.strip() else None
+
+
 def convert_messages(request: ModelRequest) -> list[dict[str, Any]]:
     """Chat Completions ``messages`` for a neutral request."""
-    out: list[dict[str, Any]] = []
-    if request.system.strip():
-        out.append({"role": "system", "content": request.system})
+    system = system_message(request)
+    out: list[dict[str, Any]] = [system] if system is not None else []
     for message in request.messages:
-        if message.role == "system":
-            out.append({"role": "system", "content": message.text_content})
-        elif message.role == "assistant":
-            calls = message.tool_calls
-            text = message.text_content
-            if not text and not calls:
-                continue
-            item: dict[str, Any] = {"role": "assistant", "content": text or None}
-            if calls:
-                item["tool_calls"] = [
-                    {"id": c.id, "type": "function",
-                     "function": {"name": c.name, "arguments": arguments_text(c)}}
-                    for c in calls]
-            out.append(item)
-        else:
-            for result in message.tool_results:
-                out.append({"role": "tool", "tool_call_id": result.call_id,
-                            "content": result.content})
-            content = _user_content(list(message.content))
-            if content is not None:
-                out.append({"role": "user", "content": content})
+        out.extend(convert_message(message))
     return out
+
+
+def tool_param(tool: ToolSpec) -> dict[str, Any]:
+    """The ``tools`` entry declaring one tool."""
+    return {"type": "function", "function": {
+        "name": tool.name, "description": tool.description, "parameters": tool.parameters}}
+
+
+def request_options(request: ModelRequest, *, max_tokens_param: str) -> dict[str, Any]:
+    """The parameters besides ``model``, ``messages`` and ``tools``: output
+    limit, temperature, response format and streaming."""
+    options: dict[str, Any] = {max_tokens_param: request.max_tokens}
+    if request.temperature is not None:
+        options["temperature"] = request.temperature
+    if request.response_schema is not None:
+        options["response_format"] = {"type": "json_schema",
+                                      "json_schema": schema_format(request.response_schema)}
+    if request.stream:
+        options["stream"] = True
+        options["stream_options"] = {"include_usage": True}
+    return options
 
 
 def build_params(request: ModelRequest, *, model: str, max_tokens_param: str) -> dict[str, Any]:
     """Keyword arguments for ``client.chat.completions.create``."""
-    params: dict[str, Any] = {"model": model, "messages": convert_messages(request),
-                              max_tokens_param: request.max_tokens}
+    params: dict[str, Any] = {"model": model, "messages": convert_messages(request)}
     if request.tools:
-        params["tools"] = [{"type": "function", "function": {
-            "name": t.name, "description": t.description, "parameters": t.parameters}}
-            for t in request.tools]
-    if request.temperature is not None:
-        params["temperature"] = request.temperature
-    if request.response_schema is not None:
-        params["response_format"] = {"type": "json_schema",
-                                     "json_schema": schema_format(request.response_schema)}
-    if request.stream:
-        params["stream"] = True
-        params["stream_options"] = {"include_usage": True}
+        params["tools"] = [tool_param(t) for t in request.tools]
+    params.update(request_options(request, max_tokens_param=max_tokens_param))
     return params
 
 

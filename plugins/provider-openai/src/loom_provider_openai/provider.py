@@ -12,14 +12,19 @@ import openai
 from loom.errors import ProviderError
 from loom.messages import ContentBlock
 from loom.requests import ModelRequest, ModelResponse, StopReason, Usage
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from openai.types.responses import Response, ResponseStreamEvent
 
-from loom_provider_openai import chat, responses
+from loom_provider_openai import chat, responses, wire
 from loom_provider_openai.chat import OnDelta, assistant
 from loom_provider_openai.errors import classify_error
 from loom_provider_openai.pricing import ModelPrice, context_window_for, price_for, with_cost
 from loom_provider_openai.settings import DEFAULT_MODEL, OpenAISettings
 
 Api = Literal["chat", "responses"]
+
+#: Request options of ``chat.completions.create``: bearer-token authentication.
+_BEARER: openai.RequestOptions = {"security": {"bearer_auth": True}}
 
 
 class OpenAIProvider:
@@ -64,6 +69,7 @@ class OpenAIProvider:
         self._context_window = context_window
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI]
         self._clients = weakref.WeakKeyDictionary()
+        self._bodies = wire.RequestBodies()
 
     @classmethod
     def from_settings(cls, settings: OpenAISettings | None = None) -> OpenAIProvider:
@@ -120,14 +126,18 @@ class OpenAIProvider:
 
     async def _chat(self, request: ModelRequest, model: str, on_delta: OnDelta | None
                     ) -> tuple[list[ContentBlock], StopReason, Usage, str]:
-        params = chat.build_params(request, model=model, max_tokens_param=self.max_tokens_param)
-        completions = self.client().chat.completions
+        # The body is built from cached per-message JSON (see wire.py) and sent
+        # through the SDK client's own request path.
+        body = self._bodies.chat(request, model=model, max_tokens_param=self.max_tokens_param)
+        client = self.client()
         if not request.stream:
-            completion = await completions.create(**params)
-            blocks, stop = chat.parse_completion(completion, self.name)
-            return blocks, stop, chat.usage_from(completion.usage), completion.model
+            raw = await client.post("/chat/completions", cast_to=bytes, content=body,
+                                    options=_BEARER)
+            return wire.parse_completion_json(raw, self.name)
         state = chat.ChatStream(on_delta)
-        stream = await completions.create(**params)
+        stream = await client.post(
+            "/chat/completions", cast_to=ChatCompletion, content=body, options=_BEARER,
+            stream=True, stream_cls=openai.AsyncStream[ChatCompletionChunk])
         async with stream:
             async for chunk in stream:
                 await state.feed(chunk)
@@ -140,13 +150,16 @@ class OpenAIProvider:
 
     async def _responses(self, request: ModelRequest, model: str, on_delta: OnDelta | None
                          ) -> tuple[list[ContentBlock], StopReason, Usage, str]:
-        params = responses.build_params(request, model=model)
-        api = self.client().responses
+        body = self._bodies.responses(request, model=model)
+        client = self.client()
         if not request.stream:
-            result = await api.create(**params)
+            result = await client.post("/responses", cast_to=Response, content=body,
+                                       options=_BEARER)
         else:
             state = responses.ResponsesStream(on_delta, self.name)
-            stream = await api.create(**params)
+            stream = await client.post(
+                "/responses", cast_to=Response, content=body, options=_BEARER, stream=True,
+                stream_cls=openai.AsyncStream[ResponseStreamEvent])
             async with stream:
                 async for event in stream:
                     await state.feed(event)

@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from loom.errors import ContextOverflowError, ProviderError
-from loom.messages import ContentBlock, ImageBlock, TextBlock, ThinkingBlock
-from loom.requests import ModelRequest, StopReason, StreamDelta, Usage
+from loom.messages import ContentBlock, ImageBlock, Message, TextBlock, ThinkingBlock
+from loom.requests import ModelRequest, StopReason, StreamDelta, ToolSpec, Usage
 
 from loom_provider_openai.chat import OnDelta, arguments_text, image_url, schema_format, tool_call
 from loom_provider_openai.errors import is_overflow
@@ -38,42 +38,60 @@ def _user_item(blocks: list[Any]) -> dict[str, Any] | None:
     return {"role": "user", "content": parts}
 
 
+def convert_item(message: Message) -> list[dict[str, Any]]:
+    """The Responses ``input`` items for one neutral message."""
+    if message.role == "system":
+        return [{"role": "system", "content": message.text_content}]
+    items: list[dict[str, Any]] = []
+    if message.role == "assistant":
+        if message.text_content:
+            items.append({"role": "assistant", "content": message.text_content})
+        items.extend({"type": "function_call", "call_id": c.id, "name": c.name,
+                      "arguments": arguments_text(c)} for c in message.tool_calls)
+        return items
+    items.extend({"type": "function_call_output", "call_id": r.call_id,
+                  "output": r.content} for r in message.tool_results)
+    user = _user_item(list(message.content))
+    if user is not None:
+        items.append(user)
+    return items
+
+
 def convert_input(request: ModelRequest) -> list[dict[str, Any]]:
     """Responses ``input`` items for a neutral request."""
     items: list[dict[str, Any]] = []
     for message in request.messages:
-        if message.role == "system":
-            items.append({"role": "system", "content": message.text_content})
-        elif message.role == "assistant":
-            if message.text_content:
-                items.append({"role": "assistant", "content": message.text_content})
-            items.extend({"type": "function_call", "call_id": c.id, "name": c.name,
-                          "arguments": arguments_text(c)} for c in message.tool_calls)
-        else:
-            items.extend({"type": "function_call_output", "call_id": r.call_id,
-                          "output": r.content} for r in message.tool_results)
-            user = _user_item(list(message.content))
-            if user is not None:
-                items.append(user)
+        items.extend(convert_item(message))
     return items
+
+
+def tool_param(tool: ToolSpec) -> dict[str, Any]:
+    """The ``tools`` entry declaring one function tool."""
+    return {"type": "function", "name": tool.name, "description": tool.description,
+            "parameters": tool.parameters, "strict": False}
+
+
+def request_options(request: ModelRequest) -> dict[str, Any]:
+    """The parameters besides ``model``, ``input`` and ``tools``."""
+    options: dict[str, Any] = {"max_output_tokens": request.max_tokens, "store": False}
+    if request.system.strip():
+        options["instructions"] = request.system
+    if request.temperature is not None:
+        options["temperature"] = request.temperature
+    if request.response_schema is not None:
+        options["text"] = {"format": {"type": "json_schema",
+                                      **schema_format(request.response_schema)}}
+    if request.stream:
+        options["stream"] = True
+    return options
 
 
 def build_params(request: ModelRequest, *, model: str) -> dict[str, Any]:
     """Keyword arguments for ``client.responses.create``."""
-    params: dict[str, Any] = {"model": model, "input": convert_input(request),
-                              "max_output_tokens": request.max_tokens, "store": False}
-    if request.system.strip():
-        params["instructions"] = request.system
+    params: dict[str, Any] = {"model": model, "input": convert_input(request)}
     if request.tools:
-        params["tools"] = [{"type": "function", "name": t.name, "description": t.description,
-                            "parameters": t.parameters, "strict": False} for t in request.tools]
-    if request.temperature is not None:
-        params["temperature"] = request.temperature
-    if request.response_schema is not None:
-        params["text"] = {"format": {"type": "json_schema",
-                                     **schema_format(request.response_schema)}}
-    if request.stream:
-        params["stream"] = True
+        params["tools"] = [tool_param(t) for t in request.tools]
+    params.update(request_options(request))
     return params
 
 
