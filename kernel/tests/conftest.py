@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from loom.testing import no_real_providers
 
 InstallDist = Callable[..., Path]
-
-
-@pytest.fixture(autouse=True)
-def _no_network() -> Iterator[None]:
-    with no_real_providers():
-        yield
 
 
 @pytest.fixture

@@ -167,3 +167,14 @@ def test_import_loom_imports_no_plugin_and_no_sdk() -> None:
     probe = "import sys, loom; print(sorted(m for m in sys.modules if m.startswith(('loom', 'pydantic'))))"
     bare = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert bare.stdout.strip() == "['loom']"
+
+
+def test_a_test_cannot_reach_a_real_provider() -> None:
+    import socket
+
+    from loom.errors import RealProviderBlocked
+
+    with pytest.raises(RealProviderBlocked, match=r"api\.openai\.com"):
+        socket.getaddrinfo("api.openai.com", 443)
+    with pytest.raises(RealProviderBlocked, match="203.0.113.7"):
+        socket.create_connection(("203.0.113.7", 443), timeout=1)
