@@ -54,11 +54,14 @@ def script(steps: int) -> Any:
 
 
 def loom_runtime(entry_points: bool = True) -> AgentRuntime:
-    """A runtime with the installed (default) plugin set, or the kernel alone."""
-    return AgentRuntime(profile=AgentProfile(max_steps=STEPS + 5),
+    """A runtime with the installed (default) plugin set, or the kernel alone.
+
+    The store is off: disk commits are the store plugin's cost, not the loop's.
+    """
+    return AgentRuntime(profile=AgentProfile(max_steps=STEPS + 5, tools=["bump"]),
                         provider=ScriptedModel(script(STEPS)),
-                        config=load_config(data={}, environ={}), plugins=[BenchTools()],
-                        entry_points=entry_points)
+                        config=load_config(data={"stages": {"store": "none"}}, environ={}),
+                        plugins=[BenchTools()], entry_points=entry_points)
 
 
 async def loom_run(runtime: AgentRuntime) -> None:
