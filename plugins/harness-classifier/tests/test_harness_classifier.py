@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from loom.tools import tool
 from loom_harness_classifier.classify import classify
 from loom_harness_classifier.shellparse import ShellSyntaxError, parse, tokenize
 
-WS = os.path.realpath("/tmp") + "/loom-classifier-ws"
+WS = os.path.join(os.path.realpath(tempfile.gettempdir()), "loom-classifier-ws")
 
 
 def judge(command: str, tool_name: str = "shell", effects: tuple[str, ...] = ("execute",)
