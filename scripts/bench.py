@@ -10,6 +10,7 @@ BENCHMARKS = {
     "kernel": "bench/kernel_overhead.py",
     "context": "bench/context_retention.py",
     "harness": "bench/harness_overhead.py",
+    "memory": "bench/semantic_memory.py",
 }
 
 

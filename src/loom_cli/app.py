@@ -13,6 +13,8 @@ Commands::
     loom context RUN [--html FILE]
     loom skills [--json] | loom skills new NAME [--dir DIR] [--tools]
     loom mcp serve [--http PORT] [--host H] [--agent] [--tool NAME]... [--yes]
+    loom memory list [--kind K] [--tag T] [--limit N] | add TEXT [--tag T]... | search QUERY [-k N]
+                | forget ID
 
 Every command takes ``--config PATH`` (default: the nearest ``loom.toml``, or
 ``[tool.loom]`` in ``pyproject.toml``, or ``$LOOM_CONFIG``). The exit codes
@@ -201,6 +203,31 @@ def build_parser() -> argparse.ArgumentParser:
                        help="approve calls the harness would ask a person about (default: deny)")
     serve.set_defaults(handler=_plugin_handler("loom_mcp.cli", "cmd_mcp_serve", "loom-mcp"))
     mcp.set_defaults(handler=lambda _args: _missing(mcp))
+
+    memory = commands.add_parser(
+        "memory", parents=[common], help="list, add, search or forget the memories agents recall",
+        description="The memories agents recall ([settings.memory] names the database).")
+    memory_commands = memory.add_subparsers(dest="memory_command", metavar="SUBCOMMAND")
+    listing = memory_commands.add_parser("list", parents=[common], help="the newest memories")
+    listing.add_argument("--kind", choices=["fact", "note"], help="only facts, or only notes")
+    listing.add_argument("--tag", metavar="T", help="only memories with this tag")
+    listing.add_argument("--limit", type=_positive_int, default=50, metavar="N",
+                         help="at most N memories (default 50)")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    adding = memory_commands.add_parser("add", parents=[common], help="keep a fact")
+    adding.add_argument("text", metavar="TEXT", help="the fact, self-contained")
+    adding.add_argument("--tag", action="append", metavar="T", help="a tag (repeatable)")
+    adding.add_argument("--source", metavar="TEXT", help="where the fact comes from")
+    adding.add_argument("--json", action="store_true", help="print the kept memory as JSON")
+    finding = memory_commands.add_parser("search", parents=[common], help="search by meaning")
+    finding.add_argument("query", metavar="QUERY", help="what to look for")
+    finding.add_argument("-k", type=_positive_int, default=5, metavar="N",
+                         help="how many results (default 5)")
+    finding.add_argument("--json", action="store_true", help="print JSON")
+    forgetting = memory_commands.add_parser("forget", parents=[common], help="delete a memory")
+    forgetting.add_argument("memory_id", type=int, metavar="ID", help="the memory's id")
+    memory.set_defaults(handler=_plugin_handler("loom_memory_recall.cli", "cmd_memory",
+                                                "loom-memory-recall"))
     return parser
 
 
