@@ -16,14 +16,12 @@ a stream that ends before ``message_stop``     ProviderError(retryable=True)
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import anthropic
 import httpx2
 from loom.errors import ContextOverflowError, ProviderError
+from loom_provider_common.retry import retry_after_seconds, retryable_status, should_retry
 
 #: Status implied by an error ``type`` sent inside a 200 SSE stream.
 _TYPE_STATUS = {
@@ -39,33 +37,6 @@ _TYPE_STATUS = {
 }
 
 
-def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """The delay a response asks for: ``retry-after-ms``, else ``retry-after``
-    (seconds or an HTTP date); None when absent or unreadable."""
-    millis = headers.get("retry-after-ms")
-    if millis:
-        try:
-            return max(0.0, float(millis) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
-
-
-def retryable_status(status: int) -> bool:
-    """Whether trying again may help for this HTTP status."""
-    return status in (408, 409, 429) or status >= 500
-
-
 def _status_error(error: anthropic.APIStatusError, provider: str) -> ProviderError:
     status = error.status_code
     kind = error.type or ""
@@ -73,10 +44,7 @@ def _status_error(error: anthropic.APIStatusError, provider: str) -> ProviderErr
         status = _TYPE_STATUS.get(kind, 500)
     message = error.api_message or error.message
     headers = error.response.headers
-    retryable = retryable_status(status)
-    should = headers.get("x-should-retry")
-    if should in ("true", "false"):
-        retryable = should == "true"
+    retryable = should_retry(headers, retryable_status(status))
     text = f"{provider}: HTTP {status}{' ' + kind if kind else ''}: {message}"
     details: dict[str, Any] = {"provider": provider, "status": status,
                                "retry_after": retry_after_seconds(headers)}

@@ -20,32 +20,16 @@ from __future__ import annotations
 
 import re
 import sys
-import time
 from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx2
 from google.genai import errors as genai_errors
 from loom.errors import ContextOverflowError, ProviderError
+from loom_provider_common.retry import retry_after_seconds, retryable_status
 
 _OVERFLOW = re.compile(r"input token count.*exceeds the maximum|exceeds the maximum number of "
                        r"tokens|context (window|length)", re.IGNORECASE | re.DOTALL)
-
-
-def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """The delay a response asks for in its ``retry-after`` header, or None."""
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
 
 
 def _retry_delay(details: Any) -> float | None:
@@ -58,11 +42,6 @@ def _retry_delay(details: Any) -> float | None:
             if match:
                 return float(match.group(1))
     return None
-
-
-def retryable_status(status: int) -> bool:
-    """Whether trying again may help for this HTTP status."""
-    return status in (408, 409, 429) or status >= 500
 
 
 def _api_error(error: genai_errors.APIError, provider: str) -> ProviderError:

@@ -18,44 +18,16 @@ a stream that ends before its finish           ProviderError(retryable=True)
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx2
 import openai
 from loom.errors import ContextOverflowError, ProviderError
+from loom_provider_common.retry import retry_after_seconds, retryable_status, should_retry
 
 _OVERFLOW_HINTS = ("context_length_exceeded", "maximum context length", "context window",
                    "exceed_context_size", "available context size", "prompt is too long")
-
-
-def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """The delay a response asks for: ``retry-after-ms``, else ``retry-after``
-    (seconds or an HTTP date); None when absent or unreadable."""
-    millis = headers.get("retry-after-ms")
-    if millis:
-        try:
-            return max(0.0, float(millis) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
-
-
-def retryable_status(status: int) -> bool:
-    """Whether trying again may help for this HTTP status."""
-    return status in (408, 409, 429) or status >= 500
 
 
 def is_overflow(code: str | None, message: str) -> bool:
@@ -74,9 +46,7 @@ def _api_error(error: openai.APIError, provider: str) -> ProviderError:
         retryable = error.type in ("server_error", "rate_limit_exceeded", None)
     else:
         retryable = retryable_status(status)
-    should = headers.get("x-should-retry")
-    if should in ("true", "false"):
-        retryable = should == "true"
+    retryable = should_retry(headers, retryable)
     body = error.body
     message = body.get("message") if isinstance(body, Mapping) else None
     message = message if isinstance(message, str) and message else error.message

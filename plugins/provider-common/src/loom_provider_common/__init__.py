@@ -1,0 +1,26 @@
+"""Shared, provider-neutral parts of Loom's provider plugins.
+
+- :mod:`.pricing` — :class:`ModelPrice`, a provider's :class:`PriceTable`
+  (default prices and context windows by model-name prefix, user overrides
+  first) and :func:`with_cost`;
+- :mod:`.retry` — what an HTTP error says about trying again:
+  :func:`retry_after_seconds`, :func:`retryable_status`, :func:`should_retry`.
+
+This is a library for provider plugins, not a plugin: it registers no hooks
+and has no entry point. It imports no provider SDK.
+"""
+
+from __future__ import annotations
+
+from loom_provider_common.pricing import ModelPrice, PriceTable, lookup, with_cost
+from loom_provider_common.retry import retry_after_seconds, retryable_status, should_retry
+
+__all__ = [
+    "ModelPrice",
+    "PriceTable",
+    "lookup",
+    "retry_after_seconds",
+    "retryable_status",
+    "should_retry",
+    "with_cost",
+]
