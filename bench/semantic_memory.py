@@ -99,7 +99,7 @@ def paraphrase(text: str, rng: random.Random) -> str:
             out.append(SYNONYMS[word])
         elif roll < 0.25 and not word.isdigit():
             out.append(inflect(word, rng))
-        elif roll < 0.6 or word.isdigit() and roll < 0.8:
+        elif roll < 0.6 or (word.isdigit() and roll < 0.8):
             continue  # dropped
         else:
             out.append(word)

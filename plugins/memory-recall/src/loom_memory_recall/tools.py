@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from loom.tools import tool
+from loom.tools import FunctionTool, tool
 
 from loom_memory_recall.service import memory_for
 
 
-@tool(effects={"read"}, timeout=60.0)  # type: ignore[untyped-decorator]
-async def remember(text: str, run: Any, tags: list[str] | None = None) -> str:
+async def _remember(text: str, run: Any, tags: list[str] | None = None) -> str:
     """Keep a fact for later tasks and sessions (it is recalled when it is relevant to a goal).
 
     Args:
@@ -26,8 +25,7 @@ async def remember(text: str, run: Any, tags: list[str] | None = None) -> str:
     return f"Remembered as memory {item.id}."
 
 
-@tool(effects={"read"}, timeout=60.0)  # type: ignore[untyped-decorator]
-async def recall(query: str, run: Any, k: int = 5) -> str:
+async def _recall(query: str, run: Any, k: int = 5) -> str:
     """Search kept memories (facts and notes from earlier tasks and sessions) by meaning.
 
     Args:
@@ -48,8 +46,7 @@ async def recall(query: str, run: Any, k: int = 5) -> str:
     return "\n".join(lines)
 
 
-@tool(effects={"mutate"}, timeout=60.0)  # type: ignore[untyped-decorator]
-async def forget(memory_id: int, run: Any) -> str:
+async def _forget(memory_id: int, run: Any) -> str:
     """Delete a kept memory for good (use the id shown as [memory N]).
 
     Args:
@@ -59,11 +56,16 @@ async def forget(memory_id: int, run: Any) -> str:
     return f"Forgot memory {item.id}: {item.text}"
 
 
-@tool(effects={"read"}, blocking=False)  # type: ignore[untyped-decorator]
-def working_memory(run: Any) -> str:
+def _working_memory(run: Any) -> str:
     """Show your working memory: the goal, the plan and the pinned state (fact ledger, notes)."""
     text = run.window.working_text()
     return text or "Working memory is empty."
 
 
-TOOLS = [remember, recall, forget, working_memory]
+remember: FunctionTool = tool(_remember, name="remember", effects={"read"}, timeout=60.0)
+recall: FunctionTool = tool(_recall, name="recall", effects={"read"}, timeout=60.0)
+forget: FunctionTool = tool(_forget, name="forget", effects={"mutate"}, timeout=60.0)
+working_memory: FunctionTool = tool(_working_memory, name="working_memory", effects={"read"},
+                                    blocking=False)
+
+TOOLS: list[FunctionTool] = [remember, recall, forget, working_memory]
