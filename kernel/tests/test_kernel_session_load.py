@@ -55,3 +55,10 @@ async def test_an_unknown_session_starts_empty() -> None:
     harness = LoomHarness(["hello"], plugins=[KeptSessions()])
     await harness.runtime.create_session("never-seen").create_task("hi").start().wait()
     assert [m.text_content for m in harness.model.requests[0].messages] == ["hi"]
+
+
+async def test_a_session_without_a_given_id_is_never_looked_up() -> None:
+    kept = KeptSessions()
+    harness = LoomHarness(["hello"], plugins=[kept])
+    await harness.run("hi")
+    assert kept.asked == []

@@ -275,11 +275,11 @@ class Session:
         self.history: list[Message] = []
         self.runs: list[Run] = []
         self._history_lock = asyncio.Lock()
-        self._history_loaded = False
+        self._history_loaded = session_id is None  # a new id has no earlier conversation
 
     async def load_history(self, run: Run) -> None:
-        """Once per session object: when it has no history, ask ``loom_load_session``
-        for the conversation of its earlier tasks (kept by a memory plugin)."""
+        """Once per session object created with an id: when it has no history, ask
+        ``loom_load_session`` for the conversation of its earlier tasks."""
         async with self._history_lock:
             if self._history_loaded:
                 return

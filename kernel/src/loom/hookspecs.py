@@ -338,9 +338,9 @@ def loom_register_memories() -> list[Record]:
 async def loom_load_session(session_id: str, run: Run) -> list[Message] | None:
     """Bring back the earlier conversation of a session this process has not run yet.
 
-    Kind: first. Called once per :class:`~loom.api.Session` object, when its
-    first run starts and it has no history in memory (a session id from an
-    earlier process, passed to ``create_session(session_id)``).
+    Kind: first. Called once per :class:`~loom.api.Session` created with an
+    id (``create_session(session_id)``, say with the id of a session from an
+    earlier process), when its first run starts and it has no history in memory.
     Returns: the messages of its earlier tasks (what ``Session.history`` held
     when the last of them ended), or None.
     """

@@ -126,7 +126,6 @@ def test_a_changed_embedder_embeds_the_kept_memories_again(tmp_path: Path) -> No
 def test_reading_a_missing_file_finds_nothing_and_does_not_make_it(tmp_path: Path) -> None:
     memory = MemoryAPI(tmp_path / "nowhere" / "memory.db")
     assert memory.search("anything") == [] and memory.recent() == [] and memory.count() == 0
-    assert memory.load_session("s") is None
     assert not (tmp_path / "nowhere").exists()
 
 
@@ -172,10 +171,3 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
         conn.execute("INSERT INTO memory_schema VALUES (99, 'from the future', 0)")
     with pytest.raises(MemoryVersionError, match="schema version 99, newer"):
         MemoryAPI(path).search("port")
-
-
-def test_sessions_are_kept_and_replaced(memory: MemoryAPI) -> None:
-    memory.save_session("s-1", "r-1", [{"role": "user", "content": []}])
-    memory.save_session("s-1", "r-2", [{"role": "user", "content": []}] * 2)
-    assert memory.load_session("s-1") == [{"role": "user", "content": []}] * 2
-    assert memory.load_session("s-2") is None

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import loom_memory_recall
+import loom_memory_sqlite
 import pytest
 from loom.errors import ConfigError
 from loom.hookspecs import hookimpl
@@ -115,29 +116,79 @@ def test_forget_is_a_mutating_tool_and_plan_mode_refuses_it(tmp_path: Path) -> N
     assert MemoryAPI(db).get(fact.id).text == FACT
 
 
-async def test_a_session_continues_in_a_new_runtime(tmp_path: Path) -> None:
-    db = tmp_path / "memory.db"
-    first = harness(["Paris."], db)
+def with_store(path: Path, store: Path, **settings: Any) -> dict[str, Any]:
+    return {"stages": {"store": "sqlite"},
+            "settings": {"memory": {"path": str(path), **settings}, "sqlite": {"path": str(store)}}}
+
+
+async def test_a_session_continues_in_a_new_runtime_on_the_same_files(tmp_path: Path) -> None:
+    db, store = tmp_path / "memory.db", tmp_path / "loom.db"
+    plugins = [loom_memory_recall, loom_memory_sqlite]
+    first = LoomHarness(["Paris."], plugins=plugins, config=with_store(db, store))
     session = first.runtime.create_session("trip-planning")
     await session.create_task("What is the capital of France?").start().wait()
+    await first.runtime.aclose()
 
-    second = harness(["You asked about France."], db)
+    second = LoomHarness(["You asked about France.", "hello"], plugins=plugins,
+                         config=with_store(db, store))
     again = second.runtime.create_session("trip-planning")
     assert (await again.create_task("What did I ask you before?").start().wait()).ok
     texts = [m.text_content for m in second.model.requests[0].messages]
     assert texts == ["What is the capital of France?", "Paris.", "What did I ask you before?"]
     other = second.runtime.create_session("another-session")
-    await other.create_task("hello").start().wait()
-    assert [m.text_content for m in second.model.requests[1].messages] == ["hello"]
+    await other.create_task("hi").start().wait()
+    assert [m.text_content for m in second.model.requests[1].messages] == ["hi"]
+    await second.runtime.aclose()
 
 
-async def test_sessions_off_keeps_no_conversation(tmp_path: Path) -> None:
-    db = tmp_path / "memory.db"
-    first = harness(["Paris."], db, sessions=False)
+async def test_a_session_continues_in_a_new_process(tmp_path: Path) -> None:
+    db, store = tmp_path / "memory.db", tmp_path / "loom.db"
+    script = textwrap.dedent(f"""
+        import asyncio, loom_memory_recall, loom_memory_sqlite
+        from loom.testing import LoomHarness, call
+        async def main():
+            h = LoomHarness([call("working_memory"), "the build uses Bazel"],
+                            plugins=[loom_memory_recall, loom_memory_sqlite],
+                            config={with_store(db, store)!r})
+            session = h.runtime.create_session("build-questions")
+            assert (await session.create_task("which build tool?").start().wait()).ok
+            await h.runtime.aclose()
+        asyncio.run(main())
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+    h = LoomHarness(["Bazel, as I said."], plugins=[loom_memory_recall, loom_memory_sqlite],
+                    config=with_store(db, store))
+    session = h.runtime.create_session("build-questions")
+    await session.create_task("remind me?").start().wait()
+    await h.runtime.aclose()
+    messages = h.model.requests[0].messages
+    assert [m.role for m in messages] == ["user", "assistant", "tool", "assistant", "user"]
+    assert messages[0].text_content == "which build tool?"
+    assert messages[2].tool_results[0].content == "# Goal\nwhich build tool?"
+    assert messages[3].text_content == "the build uses Bazel"
+
+
+async def test_sessions_need_a_store_and_can_be_turned_off(tmp_path: Path) -> None:
+    db, store = tmp_path / "memory.db", tmp_path / "loom.db"
+    plugins = [loom_memory_recall, loom_memory_sqlite]
+    first = LoomHarness(["Paris."], plugins=plugins, config=with_store(db, store))
     await first.runtime.create_session("s").create_task("capital of France?").start().wait()
-    second = harness(["?"], db, sessions=False)
-    await second.runtime.create_session("s").create_task("what did I ask?").start().wait()
-    assert [m.text_content for m in second.model.requests[0].messages] == ["what did I ask?"]
+    await first.runtime.aclose()
+    off = LoomHarness(["?"], plugins=plugins, config=with_store(db, store, sessions=False))
+    await off.runtime.create_session("s").create_task("what did I ask?").start().wait()
+    await off.runtime.aclose()
+    assert [m.text_content for m in off.model.requests[0].messages] == ["what did I ask?"]
+    no_store = harness(["?"], db)
+    await no_store.runtime.create_session("s").create_task("what did I ask?").start().wait()
+    assert [m.text_content for m in no_store.model.requests[0].messages] == ["what did I ask?"]
+
+
+async def test_a_run_without_a_ledger_writes_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "memory.db"
+    h = harness(["done"] * 3, db)
+    for _ in range(3):
+        assert (await h.run("a quick question")).ok
+    assert not db.exists()
 
 
 class PinsALedger:

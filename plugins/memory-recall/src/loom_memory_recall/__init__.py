@@ -1,8 +1,8 @@
 """Loom memory: the four kinds of memory an agent has.
 
-- **session** — a session's conversation outlives its process: kept when each
-  run ends, given back (``loom_load_session``) when ``create_session(id)`` is
-  called for that id in a new runtime;
+- **session** — a session's conversation outlives its process: when
+  ``create_session(id)`` is called for an earlier session's id in a new
+  runtime, ``loom_load_session`` reads it back from the run store;
 - **working** — the goal, plan and pinned state of the run (checkpointed with
   the context window); the agent reads it with the ``working_memory`` tool;
 - **semantic** — facts and notes with embeddings, searched by meaning
@@ -12,8 +12,8 @@
   memories most relevant to a goal fill the memory partition when a run
   starts (``loom_recall``).
 
-Everything lives in one SQLite file, ``.loom/memory.db`` by default
-(``[settings.memory]``). This module is the entry point and stays
+Memories live in one SQLite file, ``.loom/memory.db`` by default
+(``[settings.memory]``); conversations stay in the run store. This module is the entry point and stays
 import-light: numpy and the database load on first use.
 """
 
@@ -100,7 +100,7 @@ async def loom_recall(goal: str, run: Run) -> list[str]:
 
 @hookimpl
 async def loom_load_session(session_id: str, run: Run) -> list[Message] | None:
-    """Give back the kept conversation of a session from an earlier process."""
+    """Give back the conversation of a session from an earlier process (from the run store)."""
     from loom_memory_recall.service import load_session
 
     return await load_session(session_id, run)
@@ -108,7 +108,7 @@ async def loom_load_session(session_id: str, run: Run) -> list[Message] | None:
 
 @hookimpl
 async def loom_run_finished(run: Run, result: RunResult) -> None:
-    """Keep the session's conversation and the run's ledger notes."""
+    """Keep the decisions, constraints, values and errors of the run's fact ledger as notes."""
     from loom_memory_recall.service import keep_run
 
     await keep_run(run)

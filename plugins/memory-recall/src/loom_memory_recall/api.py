@@ -313,30 +313,6 @@ class MemoryAPI:
         row = self.db.row("SELECT COUNT(*) FROM memories")
         return int(row[0]) if row else 0
 
-    # --------------------------------------------------------------- sessions
-
-    def save_session(self, session_id: str, run_id: str, messages: list[dict[str, Any]]) -> None:
-        """Keep a session's conversation (replacing what was kept for it)."""
-        text = json.dumps(messages, separators=(",", ":"))
-
-        def work(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "INSERT INTO sessions (session_id, run_id, messages, updated_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (session_id) DO UPDATE SET run_id = excluded.run_id, "
-                "messages = excluded.messages, updated_at = excluded.updated_at",
-                (session_id, run_id, text, time.time()))
-        self.db.write(work)
-
-    def load_session(self, session_id: str) -> list[dict[str, Any]] | None:
-        """A session's kept conversation (JSON messages), or None."""
-        if not self.exists():
-            return None
-        row = self.db.row("SELECT messages FROM sessions WHERE session_id = ?", (session_id,))
-        if row is None:
-            return None
-        messages: list[dict[str, Any]] = json.loads(row[0])
-        return messages
-
 
 def _check_text(text: object) -> str:
     if not isinstance(text, str):

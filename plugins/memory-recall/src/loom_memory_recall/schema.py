@@ -10,7 +10,7 @@ from __future__ import annotations
 Migration = tuple[int, str, tuple[str, ...]]
 
 MIGRATIONS: tuple[Migration, ...] = (
-    (1, "memories with provenance and vectors; session conversations", (
+    (1, "memories with provenance and vectors", (
         """CREATE TABLE memories (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             kind TEXT NOT NULL,
@@ -26,12 +26,6 @@ MIGRATIONS: tuple[Migration, ...] = (
             vector BLOB NOT NULL
         )""",
         "CREATE INDEX memories_by_kind ON memories (kind, created_at)",
-        """CREATE TABLE sessions (
-            session_id TEXT PRIMARY KEY,
-            run_id TEXT NOT NULL,
-            messages TEXT NOT NULL,
-            updated_at REAL NOT NULL
-        )""",
     )),
 )
 

@@ -63,27 +63,36 @@ async def recall_lines(goal: str, run: Run) -> list[str]:
 
 
 async def load_session(session_id: str, run: Run) -> list[Message] | None:
-    """A session's kept conversation, or None."""
-    if not settings_of(run).sessions:
+    """A session's earlier conversation, read from the run store: the history of the last
+    checkpoint of the session's latest run (None without a store or such a run)."""
+    settings = settings_of(run)
+    store = run.runtime.store
+    if not settings.sessions or store is None:
         return None
-    found = await asyncio.to_thread(memory_for(run).load_session, session_id)
-    return [Message.model_validate(m) for m in found] if found else None
+    for info in await store.list_runs(settings.session_lookback):
+        if info.session_id != session_id or info.parent_id or info.run_id == run.id:
+            continue
+        stored = await store.load_run(info.run_id)
+        if stored is None or stored.checkpoint is None:
+            continue  # ended before its first step: look further back
+        history = stored.checkpoint.window.get("history", [])
+        return [Message.model_validate(m) for m in history if not m.get("meta", {}).get("delta")]
+    return None
 
 
 async def keep_run(run: Run) -> None:
-    """At the end of a run: keep the session's conversation and the ledger's notes."""
+    """At the end of a run: keep the decisions, constraints, values and errors of its
+    fact ledger as notes."""
     settings = settings_of(run)
+    notes = ledger_notes(run.window.pinned.get(LEDGER_KEY, "")) if settings.capture_ledger else []
+    if not notes:
+        return
     memory = memory_for(run)
-    if settings.sessions:
-        history = [m.model_dump(mode="json") for m in run.window.history if not m.meta.get("delta")]
-        await asyncio.to_thread(memory.save_session, run.session.id, run.id, history)
-    if settings.capture_ledger:
-        notes = ledger_notes(run.window.pinned.get(LEDGER_KEY, ""))
-        for text, source in notes:
-            await asyncio.to_thread(
-                memory.add, text, kind="note", author="agent", session_id=run.session.id,
-                run_id=run.id, source=f"fact ledger of the run for: {run.goal[:200]}"
-                + (f" (from {source})" if source else ""))
+    source = f"fact ledger of the run for: {run.goal[:200]}"
+    for text, origin in notes:
+        await asyncio.to_thread(
+            memory.add, text, kind="note", author="agent", session_id=run.session.id,
+            run_id=run.id, source=source + (f" (from {origin})" if origin else ""))
 
 
 def ledger_notes(ledger: str) -> list[tuple[str, str]]:

@@ -17,8 +17,9 @@ class MemorySettings(BaseModel):
     embedder (``"hashing"``, the offline default; ``"minilm"`` with
     ``loom-embed-minilm`` installed). At run start the ``k`` memories most
     similar to the goal, with a cosine score of at least ``min_score``, fill
-    the memory partition (``k = 0`` turns that off). ``sessions`` keeps each
-    session's conversation so that a later process can continue it;
+    the memory partition (``k = 0`` turns that off). ``sessions`` gives a
+    session created with the id of an earlier one its conversation back, read
+    from the run store (among the ``session_lookback`` most recent runs);
     ``capture_ledger`` keeps the decisions, constraints, values and errors of
     a run's fact ledger as notes when the run ends. ``busy_timeout`` is how
     many seconds a write waits for another process to release the file.
@@ -31,6 +32,7 @@ class MemorySettings(BaseModel):
     k: int = Field(default=5, ge=0, le=100)
     min_score: float = Field(default=0.2, ge=-1.0, le=1.0)
     sessions: bool = True
+    session_lookback: int = Field(default=1000, ge=1)
     capture_ledger: bool = True
     busy_timeout: float = Field(default=30.0, gt=0)
 
