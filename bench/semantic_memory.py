@@ -1,6 +1,7 @@
 """Semantic memory: insert throughput, top-10 query latency and recall@10, against a LIKE baseline.
 
-Run: ``python3 scripts/bench.py memory`` (``--quick`` stops at 10k items).
+Run: ``python3 scripts/bench.py memory`` (``--quick`` stops at 10k items;
+``--embedder minilm --sizes 2000`` measures another embedder on other sizes).
 
 A seeded generator writes facts ("The kelvor service stores its invoices in
 the tramsel bucket on port 6842") and, for a sample of them, a paraphrase-ish
@@ -133,10 +134,10 @@ def like_search(conn: sqlite3.Connection, query: str, k: int = 10) -> list[int]:
     return [r[0] for r in rows]
 
 
-def measure(size: int, folder: Path) -> dict[str, Any]:
+def measure(size: int, folder: Path, embedder: str) -> dict[str, Any]:
     texts = corpus(size)
     path = folder / f"memory-{size}.db"
-    memory = MemoryAPI(path)
+    memory = MemoryAPI(path, embedder=embedder)
     started = time.perf_counter()
     ids: list[int] = []
     batched = size - SINGLES
@@ -149,7 +150,7 @@ def measure(size: int, folder: Path) -> dict[str, Any]:
     singles = SINGLES
     memory.close()
 
-    reopened = MemoryAPI(path)
+    reopened = MemoryAPI(path, embedder=embedder)
     started = time.perf_counter()
     reopened.search("warm up", k=10)
     cold_ms = (time.perf_counter() - started) * 1000
@@ -196,14 +197,22 @@ def measure(size: int, folder: Path) -> dict[str, Any]:
     }
 
 
+def option(name: str, default: str) -> str:
+    if name in sys.argv:
+        return sys.argv[sys.argv.index(name) + 1]
+    return default
+
+
 def main() -> int:
-    sizes = [10_000] if "--quick" in sys.argv else [10_000, 100_000]
+    embedder = option("--embedder", "hashing")
+    sizes = [int(n) for n in option("--sizes", "10000" if "--quick" in sys.argv
+                                    else "10000,100000").split(",")]
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for size in sizes:
-            rows.append(measure(size, Path(folder)))
+            rows.append(measure(size, Path(folder), embedder))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"semantic memory, hashing embedder (384 dims), {QUERIES} paraphrase-ish queries, "
+    print(f"semantic memory, {embedder} embedder, {QUERIES} paraphrase-ish queries, "
           f"seed {SEED}; load average {load:.2f} on {os.cpu_count()} CPUs")
     header = ("items", "insert/s batch", "insert/s one", "open+1st ms", "search p50 ms",
               "p95 ms", "scan p50 ms", "recall@10", "LIKE p50 ms", "LIKE p95 ms", "LIKE recall@10")
@@ -218,9 +227,11 @@ def main() -> int:
     for example in rows[0]["examples"]:
         print(f"  {example['query']!r}  ←  {example['fact']!r}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"seed": SEED, "queries": QUERIES, "load_average": load,
+    results = RESULTS if embedder == "hashing" else RESULTS.with_name(f"semantic_memory_{embedder}.json")
+    results.write_text(json.dumps({"seed": SEED, "queries": QUERIES, "load_average": load,
+                                   "embedder": embedder,
                                    "results": rows}, indent=2))
-    print(f"written to {RESULTS}")
+    print(f"written to {results}")
     return 0
 
 
