@@ -42,7 +42,7 @@ async def test_remembered_in_one_session_recalled_by_a_new_runtime(tmp_path: Pat
     second = harness([call("recall", query="staging database port"), "6842"], db)  # a new runtime
     assert (await second.run("What port does the staging database use?")).ok
     (found,) = tool_results(second)
-    assert found.startswith(f"[memory 1] score ") and f": {FACT}\n  (fact, kept by the agent" in found
+    assert found.startswith("[memory 1] score ") and f": {FACT}\n  (fact, kept by the agent" in found
     assert "source: goal: find out where staging's database listens" in found
     system = second.model.requests[0].system
     memory_part = system.split("# Memory\n", 1)[1].split("\n\n", 1)[0]
