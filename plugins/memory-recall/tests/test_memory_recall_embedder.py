@@ -63,3 +63,14 @@ def test_an_unknown_embedder_name_lists_the_known_ones() -> None:
         load_embedder("minilmm")
     with pytest.raises(RecallError, match="cannot be imported"):
         load_embedder("no_such_module_here:Factory")
+
+
+def test_threads_embedding_new_words_at_once_get_the_same_vectors() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [f"word{i} term{i * 7} thing{i % 13} shared words here" for i in range(400)]
+    expected = HashingEmbedder().embed(texts)
+    shared = HashingEmbedder(cache_size=300)  # small: the table is also reset while in use
+    with ThreadPoolExecutor(8) as pool:
+        rows = list(pool.map(lambda t: shared.embed([t])[0], texts))
+    assert np.allclose(np.vstack(rows), expected, atol=1e-6)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import re
+import threading
 import unicodedata
 from collections.abc import Sequence
 from importlib.metadata import entry_points
@@ -84,6 +85,7 @@ class HashingEmbedder:
         self.char_weight = char_weight
         self.pair_weight = pair_weight
         self.cache_size = cache_size
+        self._lock = threading.Lock()
         self._reset()
 
     def __repr__(self) -> str:
@@ -135,10 +137,15 @@ class HashingEmbedder:
         self._values = np.concatenate([self._values, np.asarray(values, dtype=np.float64)])
 
     def embed(self, texts: Sequence[str]) -> Matrix:
-        """L2-normalised rows, one per text."""
+        """L2-normalised rows, one per text (safe to call from several threads)."""
+        tokenised = [tokens(t) for t in texts]
+        with self._lock:  # the word table grows as new words come
+            return self._embed(tokenised)
+
+    def _embed(self, tokenised: list[list[str]]) -> Matrix:
         import numpy as np
 
-        tokenised = [tokens(t) for t in texts]
+        texts = tokenised
         seen = {w for words in tokenised for w in words}
         if len(self._ids) + len(seen) > self.cache_size:
             self._reset()
