@@ -333,3 +333,18 @@ def test_misspelt_stage_name_fails_at_start_up() -> None:
     with pytest.raises(Exception, match="no compression record named 'snpi'"):
         AgentRuntime(provider=ScriptedModel([]), entry_points=False,
                      config=load_config(data={"stages": {"compression": ["snpi"]}}, environ={}))
+
+
+async def test_tools_built_per_run_from_one_closure_keep_their_own_binding() -> None:
+    def make(prefix: str) -> Any:
+        @tool(name="greet")
+        def greet(who: str) -> str:
+            """Greet someone."""
+            return f"{prefix} {who}"
+
+        return greet
+
+    hello, hi = make("hello"), make("hi")
+    assert hello.spec == hi.spec  # one schema, built once
+    assert await hello.handler({"who": "ada"}, None) == "hello ada"
+    assert await hi.handler({"who": "ada"}, None) == "hi ada"

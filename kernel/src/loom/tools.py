@@ -73,6 +73,44 @@ def _describe_validation(name: str, exc: ValidationError) -> str:
     return f"invalid arguments for {name!r}: " + "; ".join(problems)
 
 
+_Compiled = tuple[type[BaseModel], dict[str, Any], tuple[str, ...], bool, str]
+_COMPILED: dict[tuple[Any, ...], _Compiled] = {}
+
+
+def _arguments_model(func: Callable[..., Any], tool_name: str) -> _Compiled:
+    """The arguments model and JSON schema of ``func``, built once per code object.
+
+    Building a pydantic model costs milliseconds; tools made per run from the
+    same nested function (closures) reuse the first build.
+    """
+    code = getattr(func, "__code__", None)
+    key = (code, tool_name, func.__doc__, getattr(func, "__defaults__", None))
+    cached = _COMPILED.get(key) if code is not None else None
+    if cached is not None:
+        return cached
+    summary, param_docs = _doc_parts(func.__doc__ or "")
+    hints = get_type_hints(func)
+    fields: dict[str, Any] = {}
+    wants_run = False
+    for pname, param in inspect.signature(func).parameters.items():
+        if pname == "run":
+            wants_run = True
+            continue
+        annotation = hints.get(pname, Any)
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        fields[pname] = (annotation, Field(default, description=param_docs.get(pname)))
+    model: type[BaseModel] = create_model(
+        f"{tool_name}_arguments", __config__=ConfigDict(extra="forbid"), **fields)
+    schema = model.model_json_schema()
+    schema.pop("title", None)
+    for prop in schema.get("properties", {}).values():
+        prop.pop("title", None)
+    compiled: _Compiled = (model, schema, tuple(fields), wants_run, summary)
+    if code is not None:
+        _COMPILED[key] = compiled
+    return compiled
+
+
 @overload
 def tool(fn: Callable[..., Any], /) -> FunctionTool: ...
 
@@ -124,23 +162,7 @@ def tool(
 
     def build(func: Callable[..., Any]) -> FunctionTool:
         tool_name = name or func.__name__
-        summary, param_docs = _doc_parts(func.__doc__ or "")
-        hints = get_type_hints(func)
-        fields: dict[str, Any] = {}
-        wants_run = False
-        for pname, param in inspect.signature(func).parameters.items():
-            if pname == "run":
-                wants_run = True
-                continue
-            annotation = hints.get(pname, Any)
-            default = ... if param.default is inspect.Parameter.empty else param.default
-            fields[pname] = (annotation, Field(default, description=param_docs.get(pname)))
-        model: type[BaseModel] = create_model(
-            f"{tool_name}_arguments", __config__=ConfigDict(extra="forbid"), **fields)
-        schema = model.model_json_schema()
-        schema.pop("title", None)
-        for prop in schema.get("properties", {}).values():
-            prop.pop("title", None)
+        model, schema, fields, wants_run, summary = _arguments_model(func, tool_name)
         is_async = inspect.iscoroutinefunction(func)
 
         async def handler(arguments: dict[str, Any], run: Any) -> Any:
