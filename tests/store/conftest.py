@@ -49,6 +49,7 @@ def worker() -> ModuleType:
 def postgres_dsn() -> Iterator[str]:
     """A PostgreSQL server for the session (see the module docstring)."""
     if os.environ.get("LOOM_TEST_POSTGRES", "").strip() == "0":
+        # Skipped only on explicit request; a missing server is a failure, never a skip.
         pytest.skip("PostgreSQL store tests not requested (LOOM_TEST_POSTGRES=0)")
     given = os.environ.get("LOOM_TEST_POSTGRES_DSN", "").strip()
     if given:
