@@ -109,10 +109,33 @@ def _tool(convert: Callable[[ToolSpec], dict[str, Any]]) -> Callable[[ToolSpec],
     return render
 
 
-def _object(fields: dict[str, bytes], order: tuple[str, ...]) -> bytes:
-    """A JSON object from encoded values, keys in ``order`` (others after them)."""
+def _object(fields: dict[str, list[bytes]], order: tuple[str, ...]) -> bytes:
+    """A JSON object from encoded values (each a list of parts), keys in
+    ``order`` (others after them); one join, so the body is copied once."""
     keys = [k for k in order if k in fields] + [k for k in fields if k not in order]
-    return b"{" + b",".join([dumps(k) + b":" + fields[k] for k in keys]) + b"}"
+    parts = [b"{"]
+    for key in keys:
+        parts.append(dumps(key) + b":" if len(parts) == 1 else b"," + dumps(key) + b":")
+        parts.extend(fields[key])
+    parts.append(b"}")
+    return b"".join(parts)
+
+
+def _list(head: list[bytes], cache: FragmentCache[Any], objects: list[Any]) -> list[bytes]:
+    """The parts of a JSON array: ``head`` items, then each object's cached fragment."""
+    parts = [b"["]
+    for item in head:
+        parts += (item, b",")
+    get = cache.get
+    for obj in objects:
+        part = get(obj)
+        if part:
+            parts += (part, b",")
+    if len(parts) > 1:
+        parts[-1] = b"]"
+    else:
+        parts.append(b"]")
+    return parts
 
 
 class RequestBodies:
@@ -125,35 +148,25 @@ class RequestBodies:
         self.input_items: FragmentCache[Message] = FragmentCache(_items(responses.convert_item))
         self.response_tools: FragmentCache[ToolSpec] = FragmentCache(_tool(responses.tool_param))
 
-    @staticmethod
-    def _list(head: list[bytes], cache: FragmentCache[Any], objects: list[Any]) -> bytes:
-        parts = head
-        get = cache.get
-        for obj in objects:
-            part = get(obj)
-            if part:
-                parts.append(part)
-        return b"[" + b",".join(parts) + b"]"
-
     def chat(self, request: ModelRequest, *, model: str, max_tokens_param: str) -> bytes:
         """The Chat Completions body for ``request`` (``chat.build_params``, encoded)."""
         system = chat.system_message(request)
-        fields = {"model": dumps(model), "messages": self._list(
+        fields = {"model": [dumps(model)], "messages": _list(
             [dumps(system)] if system is not None else [], self.chat_messages, request.messages)}
         if request.tools:
-            fields["tools"] = self._list([], self.chat_tools, request.tools)
+            fields["tools"] = _list([], self.chat_tools, request.tools)
         for key, value in chat.request_options(request, max_tokens_param=max_tokens_param).items():
-            fields[key] = dumps(value)
+            fields[key] = [dumps(value)]
         return _object(fields, CHAT_KEY_ORDER)
 
     def responses(self, request: ModelRequest, *, model: str) -> bytes:
         """The Responses API body for ``request`` (``responses.build_params``, encoded)."""
-        fields = {"model": dumps(model),
-                  "input": self._list([], self.input_items, request.messages)}
+        fields = {"model": [dumps(model)],
+                  "input": _list([], self.input_items, request.messages)}
         if request.tools:
-            fields["tools"] = self._list([], self.response_tools, request.tools)
+            fields["tools"] = _list([], self.response_tools, request.tools)
         for key, value in responses.request_options(request).items():
-            fields[key] = dumps(value)
+            fields[key] = [dumps(value)]
         return _object(fields, RESPONSES_KEY_ORDER)
 
 
