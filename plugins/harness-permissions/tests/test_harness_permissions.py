@@ -135,6 +135,18 @@ def test_deny_rules_win_in_every_mode_and_over_every_allow() -> None:
                       hook_allow="h") == ("deny", "shell(rm *)")
 
 
+def test_rules_are_found_by_tool_pattern_in_order_and_rules_added_later_count() -> None:
+    policy = Policy(rules=compile_rules(allow=["read", "sh*(git status*)"], ask=["s*(git *)"]))
+    assert decide(policy, "shell", {"command": "git status"}, {"execute"}) == ("ask", "s*(git *)")
+    assert decide(policy, "read", {"path": "a.py"}, {"read"}) == ("allow", "read")
+    policy.rules.append(parse_rule("shell(git status*)", "deny"))
+    assert decide(policy, "shell", {"command": "git status"}, {"execute"}) \
+        == ("deny", "shell(git status*)")
+    policy.rules[-1] = parse_rule("read(secret/**)", "deny")
+    assert decide(policy, "read", {"path": "secret/key.txt"}, {"read"}) == ("deny", "read(secret/**)")
+    assert decide(policy, "shell", {"command": "git status"}, {"execute"}) == ("ask", "s*(git *)")
+
+
 def test_escalation_always_asks_even_when_allowed_in_auto() -> None:
     policy = Policy(rules=compile_rules(allow=["set_mode"]))
     for mode in ("PLAN", "DEFAULT", "AUTO"):

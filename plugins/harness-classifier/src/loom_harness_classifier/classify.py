@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from loom_harness_classifier.commands import analyze_shell
-from loom_harness_classifier.findings import Findings, Kind
+from loom_harness_classifier.findings import Finding, Findings
 from loom_harness_classifier.pathrisk import Context, delete_path, read_path, write_path
 
 #: Risk of each declared effect before the arguments are looked at.
@@ -37,6 +37,13 @@ def _declared(effects: frozenset[Any]) -> tuple[str, ...]:
     return tuple(names) or ("read",)
 
 
+@lru_cache(maxsize=256)
+def _effect_findings(tool: str, declared: tuple[str, ...]) -> tuple[Finding, ...]:
+    """The findings of the declared effects alone (built once per tool and effects; never changed)."""
+    return tuple(Finding(effect, EFFECT_RISK[effect], f"effect.{effect}",  # type: ignore[arg-type]
+                         f"{tool} declares that it {EFFECT_WORDS[effect]}") for effect in declared)
+
+
 def _strings(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
@@ -55,10 +62,9 @@ def classify(tool: str, arguments: Mapping[str, Any], effects: Iterable[Any],
     """The findings for calling ``tool`` with ``arguments`` in ``workspace`` (absolute, resolved)."""
     findings = Findings()
     declared = _declared(frozenset(effects))
-    for effect in declared:
-        kind: Kind = effect  # type: ignore[assignment]
-        findings.add(kind, EFFECT_RISK[effect], f"effect.{effect}",
-                     f"{tool} declares that it {EFFECT_WORDS[effect]}")
+    findings.items.extend(_effect_findings(tool, declared))
+    if "network" in declared:
+        findings.network += 1
     if "escalate" in declared:
         return findings
     ctx = Context(workspace, findings)

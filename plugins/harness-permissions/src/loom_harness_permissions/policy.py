@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from functools import lru_cache
 from typing import Any
 
@@ -103,11 +104,37 @@ class Policy:
     ask_at: float = 0.7
     rules_file: RulesFile | None = None
     parent: Policy | None = None
+    #: The rules that apply to each tool name seen, in order, and what they were built from.
+    _by_tool: dict[str, tuple[Rule, ...]] = field(default_factory=dict, init=False, repr=False,
+                                                  compare=False)
+    _indexed: tuple[tuple[Rule, ...], list[Rule] | None] = field(default=((), None), init=False,
+                                                                 repr=False, compare=False)
 
     def all_rules(self) -> list[Rule]:
         """Settings and profile rules, then the rules file's."""
         saved = self.rules_file.rules() if self.rules_file is not None else None
         return self.rules + saved if saved else self.rules
+
+    def rules_for(self, tool: str) -> tuple[Rule, ...]:
+        """The rules whose tool pattern matches ``tool``, in the order of :meth:`all_rules`.
+
+        Indexed by tool name; the index is rebuilt whenever the rules (or the
+        rules file's) change.
+        """
+        saved = self.rules_file.rules() if self.rules_file is not None else None
+        own, indexed_saved = self._indexed
+        if saved is not indexed_saved or len(own) != len(self.rules) \
+                or any(a is not b for a, b in zip(own, self.rules, strict=True)):
+            self._indexed = (tuple(self.rules), saved)
+            self._by_tool = {}
+        found = self._by_tool.get(tool)
+        if found is None:
+            every = self.rules + saved if saved else self.rules
+            found = tuple(rule for rule in every if fnmatchcase(tool, rule.tool))
+            if len(self._by_tool) >= 1024:
+                self._by_tool.clear()
+            self._by_tool[tool] = found
+        return found
 
     def effective_mode(self, run_mode: str) -> str:
         """The run's mode, capped by this policy and every ancestor's."""
@@ -127,7 +154,7 @@ class Policy:
         return outcome
 
     def _own(self, action: ActionView, mode: str) -> Outcome:
-        rules = self.all_rules()
+        rules = self.rules_for(action.tool)
         summary = action.reasons[0] if action.reasons else action.category
         for rule in rules:
             if rule.decision == "deny" and rule.matches(action.tool, action.arguments, action.workspace):
