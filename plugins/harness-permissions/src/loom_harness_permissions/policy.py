@@ -104,11 +104,9 @@ class Policy:
     ask_at: float = 0.7
     rules_file: RulesFile | None = None
     parent: Policy | None = None
-    #: The rules that apply to each tool name seen, in order, and what they were built from.
-    _by_tool: dict[str, tuple[Rule, ...]] = field(default_factory=dict, init=False, repr=False,
-                                                  compare=False)
-    _indexed: tuple[tuple[Rule, ...], list[Rule] | None] = field(default=((), None), init=False,
-                                                                 repr=False, compare=False)
+    #: The rules and rules-file rules the index was built from, and the rules per tool name seen.
+    _index: tuple[tuple[Rule, ...], list[Rule] | None, dict[str, tuple[Rule, ...]]] = field(
+        default_factory=lambda: ((), None, {}), init=False, repr=False, compare=False)
 
     def all_rules(self) -> list[Rule]:
         """Settings and profile rules, then the rules file's."""
@@ -122,18 +120,18 @@ class Policy:
         rules file's) change.
         """
         saved = self.rules_file.rules() if self.rules_file is not None else None
-        own, indexed_saved = self._indexed
+        own, indexed_saved, by_tool = self._index
         if saved is not indexed_saved or len(own) != len(self.rules) \
                 or any(a is not b for a, b in zip(own, self.rules, strict=True)):
-            self._indexed = (tuple(self.rules), saved)
-            self._by_tool = {}
-        found = self._by_tool.get(tool)
+            by_tool = {}
+            self._index = (tuple(self.rules), saved, by_tool)  # one assignment: never half-built
+        found = by_tool.get(tool)
         if found is None:
             every = self.rules + saved if saved else self.rules
             found = tuple(rule for rule in every if fnmatchcase(tool, rule.tool))
-            if len(self._by_tool) >= 1024:
-                self._by_tool.clear()
-            self._by_tool[tool] = found
+            if len(by_tool) >= 1024:
+                by_tool.clear()
+            by_tool[tool] = found
         return found
 
     def effective_mode(self, run_mode: str) -> str:
