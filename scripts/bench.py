@@ -11,6 +11,7 @@ BENCHMARKS = {
     "context": "bench/context_retention.py",
     "harness": "bench/harness_overhead.py",
     "memory": "bench/semantic_memory.py",
+    "providers": "bench/provider_loop.py",
 }
 
 
