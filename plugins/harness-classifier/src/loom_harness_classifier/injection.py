@@ -20,8 +20,16 @@ INJECTION = re.compile(
 )
 
 
+#: Every alternative of INJECTION contains one of these (lower-case) words, so a
+#: text without any of them cannot match and skips the regular expression.
+ANCHORS = ("mode", "approv", "allow", "grant", "ignore", "disable")
+
+
 def find_injection(text: str) -> str | None:
     """The first suspicious passage of ``text`` (about 120 characters), or None."""
+    lower = text.lower()
+    if not any(anchor in lower for anchor in ANCHORS):
+        return None
     match = INJECTION.search(text)
     if match is None:
         return None
