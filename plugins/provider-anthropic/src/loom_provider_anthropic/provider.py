@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from types import EllipsisType
 from typing import Any
@@ -12,6 +10,7 @@ import anthropic
 from loom.errors import ProviderError
 from loom.messages import ContentBlock, Message, TextBlock, ThinkingBlock
 from loom.requests import ModelRequest, ModelResponse, StreamDelta
+from loom_provider_common.clients import ClientPerLoop
 
 from loom_provider_anthropic.errors import classify_error
 from loom_provider_anthropic.mapping import (
@@ -65,9 +64,7 @@ class AnthropicProvider:
         self.prompt_caching = prompt_caching
         self.thinking = thinking
         self._context_window = context_window
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop,
-                                                 anthropic.AsyncAnthropic]
-        self._clients = weakref.WeakKeyDictionary()
+        self._clients = ClientPerLoop(self._new_client, lambda c: c.close())
 
     @classmethod
     def from_settings(cls, settings: AnthropicSettings | None = None) -> AnthropicProvider:
@@ -82,25 +79,21 @@ class AnthropicProvider:
         """The model's context window in tokens."""
         return self._context_window or context_window_for(self.model)
 
+    def _new_client(self) -> anthropic.AsyncAnthropic:
+        options: dict[str, Any] = {"timeout": self.timeout, "max_retries": self.max_retries}
+        if self.api_key is not None:
+            options["api_key"] = self.api_key
+        if self.base_url is not None:
+            options["base_url"] = self.base_url
+        return anthropic.AsyncAnthropic(**options)
+
     def client(self) -> anthropic.AsyncAnthropic:
         """The SDK client for the running event loop (one per loop)."""
-        loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            options: dict[str, Any] = {"timeout": self.timeout, "max_retries": self.max_retries}
-            if self.api_key is not None:
-                options["api_key"] = self.api_key
-            if self.base_url is not None:
-                options["base_url"] = self.base_url
-            client = anthropic.AsyncAnthropic(**options)
-            self._clients[loop] = client
-        return client
+        return self._clients.get()
 
     async def aclose(self) -> None:
         """Close the HTTP connections of the current event loop's client."""
-        client = self._clients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.close()
+        await self._clients.aclose()
 
     async def complete(self, request: ModelRequest, *,
                        on_delta: OnDelta | None = None) -> ModelResponse:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from types import EllipsisType
 from typing import Any
@@ -15,6 +13,7 @@ from google.genai import types
 from loom.errors import ProviderError
 from loom.messages import Message
 from loom.requests import ModelRequest, ModelResponse, StreamDelta, Usage
+from loom_provider_common.clients import ClientPerLoop
 
 from loom_provider_gemini.errors import classify_error
 from loom_provider_gemini.mapping import PROVIDER, PartsAssembler, build_config, stop_reason, usage_from
@@ -61,8 +60,7 @@ class GeminiProvider:
         self.thinking_budget = thinking_budget
         self.include_thoughts = include_thoughts
         self._context_window = context_window
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, genai.Client]
-        self._clients = weakref.WeakKeyDictionary()
+        self._clients = ClientPerLoop(self._new_client, lambda c: c.aio.aclose())
 
     @classmethod
     def from_settings(cls, settings: GeminiSettings | None = None) -> GeminiProvider:
@@ -77,32 +75,28 @@ class GeminiProvider:
         """The model's context window in tokens."""
         return self._context_window or context_window_for(self.model)
 
+    def _new_client(self) -> genai.Client:
+        retry = (types.HttpRetryOptions(attempts=self.max_retries + 1)
+                 if self.max_retries else None)
+        # httpx2, like the other SDKs, even when aiohttp is installed: one
+        # transport to classify errors for, closed by ``aclose``.
+        options = types.HttpOptions(base_url=self.base_url, timeout=int(self.timeout * 1000),
+                                    retry_options=retry,
+                                    async_client_args={"transport": httpx2.AsyncHTTPTransport()})
+        try:
+            return genai.Client(api_key=self.api_key, http_options=options)
+        except ValueError as exc:
+            raise ProviderError(
+                f"{self.name}: {exc} (pass api_key, set [settings.{self.name}] api_key, "
+                "or set GEMINI_API_KEY)", provider=self.name) from None
+
     def client(self) -> genai.Client:
         """The SDK client for the running event loop (one per loop)."""
-        loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            retry = (types.HttpRetryOptions(attempts=self.max_retries + 1)
-                     if self.max_retries else None)
-            # httpx2, like the other SDKs, even when aiohttp is installed: one
-            # transport to classify errors for, closed by ``aclose``.
-            options = types.HttpOptions(base_url=self.base_url, timeout=int(self.timeout * 1000),
-                                        retry_options=retry,
-                                        async_client_args={"transport": httpx2.AsyncHTTPTransport()})
-            try:
-                client = genai.Client(api_key=self.api_key, http_options=options)
-            except ValueError as exc:
-                raise ProviderError(
-                    f"{self.name}: {exc} (pass api_key, set [settings.{self.name}] api_key, "
-                    "or set GEMINI_API_KEY)", provider=self.name) from None
-            self._clients[loop] = client
-        return client
+        return self._clients.get()
 
     async def aclose(self) -> None:
         """Close the HTTP connections of the current event loop's client."""
-        client = self._clients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.aio.aclose()
+        await self._clients.aclose()
 
     async def complete(self, request: ModelRequest, *,
                        on_delta: OnDelta | None = None) -> ModelResponse:

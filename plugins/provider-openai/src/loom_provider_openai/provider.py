@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from collections.abc import Mapping
 from types import EllipsisType
 from typing import Any, Literal
@@ -12,6 +10,7 @@ import openai
 from loom.errors import ProviderError
 from loom.messages import ContentBlock
 from loom.requests import ModelRequest, ModelResponse, StopReason, Usage
+from loom_provider_common.clients import ClientPerLoop
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.responses import Response, ResponseStreamEvent
 
@@ -67,8 +66,7 @@ class OpenAIProvider:
         self.max_tokens_param = max_tokens_param or (
             "max_tokens" if base_url else "max_completion_tokens")
         self._context_window = context_window
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI]
-        self._clients = weakref.WeakKeyDictionary()
+        self._clients = ClientPerLoop(self._new_client, lambda c: c.close())
         self._bodies = wire.RequestBodies()
 
     @classmethod
@@ -84,25 +82,21 @@ class OpenAIProvider:
         """The model's context window in tokens."""
         return self._context_window or context_window_for(self.model)
 
+    def _new_client(self) -> openai.AsyncOpenAI:
+        options: dict[str, Any] = {"timeout": self.timeout, "max_retries": self.max_retries}
+        if self.api_key is not None:
+            options["api_key"] = self.api_key
+        if self.base_url is not None:
+            options["base_url"] = self.base_url
+        return openai.AsyncOpenAI(**options)
+
     def client(self) -> openai.AsyncOpenAI:
         """The SDK client for the running event loop (one per loop)."""
-        loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            options: dict[str, Any] = {"timeout": self.timeout, "max_retries": self.max_retries}
-            if self.api_key is not None:
-                options["api_key"] = self.api_key
-            if self.base_url is not None:
-                options["base_url"] = self.base_url
-            client = openai.AsyncOpenAI(**options)
-            self._clients[loop] = client
-        return client
+        return self._clients.get()
 
     async def aclose(self) -> None:
         """Close the HTTP connections of the current event loop's client."""
-        client = self._clients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.close()
+        await self._clients.aclose()
 
     async def complete(self, request: ModelRequest, *,
                        on_delta: OnDelta | None = None) -> ModelResponse:
