@@ -21,7 +21,7 @@ EVENT_KINDS: dict[str, str] = {
     "step.finished": "step, tool_calls",
     "reason.started": "step, messages, tools",
     "reason.finished": "step, stop_reason, usage, provider, text",
-    "reason.delta": "step, kind, text (streamed fragment)",
+    "reason.delta": "step, kind, text (streamed fragment); call_id, name for tool_call fragments",
     "act.proposed": "call_id, tool, arguments",
     "act.verdict": "call_id, tool, decision, reason, tier, plugin, rule, risk, arguments",
     "act.finished": "call_id, tool, is_error, content (truncated)",

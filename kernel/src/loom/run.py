@@ -484,7 +484,11 @@ class Run:
         return response
 
     async def _on_delta(self, delta: StreamDelta) -> None:
-        await self.emit("reason.delta", step=self.step, kind=delta.kind, text=delta.text)
+        if delta.kind == "tool_call":  # argument JSON of one call: say which, so it can be judged early
+            await self.emit("reason.delta", step=self.step, kind=delta.kind, text=delta.text,
+                            call_id=delta.call_id, name=delta.name)
+        else:
+            await self.emit("reason.delta", step=self.step, kind=delta.kind, text=delta.text)
 
     # --------------------------------------------------------------------- act
 
