@@ -30,7 +30,7 @@ from loom.config import LoomConfig, load_config
 from loom.errors import LoomError, StageError, did_you_mean
 from loom.messages import Message
 from loom.plugins import PluginManager
-from loom.profile import AgentProfile
+from loom.profile import AgentProfile, narrow
 from loom.records import CompressorRecord, Record
 from loom.run import Run, RunResult
 from loom.store import RunStore
@@ -246,7 +246,11 @@ class AgentRuntime:
             raise LoomError(f"no stored run {run_id!r}")
         session = self.sessions.get(stored.info.session_id) or Session(self, stored.info.session_id)
         self.sessions[session.id] = session
-        run = Run(session, stored.info.goal, run_id=run_id).restore(stored)
+        profile = None
+        if stored.info.parent_id and stored.info.profile:
+            # A sub-agent resumed on its own keeps its narrowed profile, capped by this runtime's.
+            profile = narrow(self.profile, AgentProfile.model_validate(stored.info.profile))
+        run = Run(session, stored.info.goal, run_id=run_id, profile=profile).restore(stored)
         session.runs.append(run)
         return run.start()
 

@@ -45,6 +45,7 @@ class Persistence:
             output=result.output if result else run.output,
             reason=result.reason if result else "", error=result.error if result else "",
             created_at=run.created_at, updated_at=now,
+            parent_id=run.parent.id if run.parent is not None else None,
         )
 
     async def begin(self) -> None:

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from loom.invariants import ContextEdit
     from loom.messages import Message, ToolCallBlock, ToolResultBlock
     from loom.plans import Plan
+    from loom.profile import AgentProfile
     from loom.records import Record
     from loom.requests import ModelRequest, ModelResponse, ToolSpec
     from loom.run import Approval, Run, RunResult, StepOutcome
@@ -367,10 +368,19 @@ async def loom_plan(goal: str, run: Run) -> Plan | None:
 
 
 @_kind("first", "orchestration")
-async def loom_spawn_subagent(goal: str, run: Run) -> Run | None:
-    """Start a sub-agent for ``goal`` under ``run`` (inheriting its mode and rules).
+async def loom_spawn_subagent(goal: str, run: Run, profile: AgentProfile | None,
+                              run_id: str | None) -> Run | None:
+    """Start a sub-agent for ``goal`` under the parent ``run``.
 
-    Kind: first. Returns: the child :class:`~loom.run.Run`, or None.
+    Kind: first. Called by whatever delegates (the ``delegate`` tool of
+    loom-subagents, or code). ``profile`` is the profile asked for the
+    child (None: the parent's); build the child as
+    ``Run(session, goal, parent=run, profile=profile)`` so the kernel narrows
+    it (mode, tools and budgets never wider than the parent's) and the
+    harness applies the parent's rules. ``run_id`` is the id to give the
+    child (None: a new one); when the store already holds a run with that
+    id — the parent is being resumed — continue it instead of starting over.
+    Returns: the started child :class:`~loom.run.Run`, or None.
     """
 
 

@@ -10,6 +10,9 @@ from loom.errors import ConfigError, did_you_mean
 
 Mode = Literal["DEFAULT", "PLAN", "AUTO"]
 
+#: Modes from the most to the least restrictive.
+MODE_ORDER: tuple[Mode, ...] = ("PLAN", "DEFAULT", "AUTO")
+
 DEFAULT_SYSTEM = (
     "You are a careful autonomous agent. Work towards the goal step by step, "
     "use the tools you are given when they help, and answer plainly when done."
@@ -71,6 +74,48 @@ class AgentProfile(BaseModel):
             raise ConfigError(f"unknown preset {name!r}{did_you_mean(name, known)}; "
                               f"known: {', '.join(known)}", key="profile.preset")
         return cls(**{"name": name, **values, **overrides})
+
+
+def stricter_mode(a: Mode, b: Mode) -> Mode:
+    """The more restrictive of two modes (PLAN < DEFAULT < AUTO)."""
+    return a if MODE_ORDER.index(a) <= MODE_ORDER.index(b) else b
+
+
+def _smaller(parent: Any, child: Any) -> Any:
+    """The tighter of two optional limits (None means unlimited)."""
+    if parent is None:
+        return child
+    return parent if child is None else min(parent, child)
+
+
+def narrow(parent: AgentProfile, child: AgentProfile | None = None) -> AgentProfile:
+    """A sub-agent's profile: ``child`` (or the parent's), never wider than ``parent``.
+
+    The mode is the stricter of the two; the tools are a subset of the
+    parent's (when the parent names its tools); step, token, time and cost
+    budgets are at most the parent's; a parent that denies on approval
+    timeout makes the child deny too. Everything else (instructions, model,
+    window) may differ. The kernel applies this to every run started with a
+    parent, whatever plugin starts it.
+    """
+    if child is None:
+        return parent.model_copy()
+    tools = child.tools
+    if parent.tools is not None:
+        allowed = set(parent.tools)
+        tools = [t for t in (parent.tools if tools is None else tools) if t in allowed]
+    decision = child.approval_timeout_decision
+    if parent.approval_timeout_decision == "deny":
+        decision = "deny"
+    return child.model_copy(update={
+        "mode": stricter_mode(child.mode, parent.mode),
+        "tools": tools,
+        "max_steps": min(child.max_steps, parent.max_steps),
+        "max_total_tokens": _smaller(parent.max_total_tokens, child.max_total_tokens),
+        "max_wall_seconds": _smaller(parent.max_wall_seconds, child.max_wall_seconds),
+        "max_usd": _smaller(parent.max_usd, child.max_usd),
+        "approval_timeout_decision": decision,
+    })
 
 
 def _plugin_presets() -> dict[str, dict[str, Any]]:

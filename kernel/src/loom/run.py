@@ -31,8 +31,10 @@ from loom.errors import (
 from loom.events import Event
 from loom.invariants import ContextEdit, check_edit
 from loom.messages import ContentBlock, Message, ToolCallBlock, ToolResultBlock
+from loom.profile import narrow
 from loom.records import CompressorRecord, ToolRecord
 from loom.requests import Effect, ModelRequest, ModelResponse, StreamDelta, ToolSpec, Usage
+from loom.tools import CURRENT_CALL
 from loom.verdicts import ProposedAction, Verdict
 
 if TYPE_CHECKING:
@@ -94,12 +96,28 @@ class RunResult:
 
 
 class Run:
-    """One execution of a task; see :meth:`wait`, :meth:`events`, :meth:`cancel`."""
+    """One execution of a task; see :meth:`wait`, :meth:`events`, :meth:`cancel`.
 
-    def __init__(self, session: Session, goal: str, *, run_id: str | None = None) -> None:
+    A run started with a ``parent`` is a sub-agent: its profile is
+    :func:`loom.profile.narrow`-ed by the parent's (mode, tools and budgets
+    can only be tighter), the parent's :attr:`pending_approvals`,
+    :meth:`approve` and :meth:`deny` reach it, and cancelling the parent
+    cancels it. ``profile`` defaults to the runtime's (or the parent's).
+    """
+
+    def __init__(self, session: Session, goal: str, *, run_id: str | None = None,
+                 parent: Run | None = None, profile: AgentProfile | None = None) -> None:
         self.session = session
         self.runtime: AgentRuntime = session.runtime
-        self.profile: AgentProfile = self.runtime.profile
+        #: The run that started this one (a sub-agent's parent), or None.
+        self.parent = parent
+        #: Sub-agent runs started under this one, in order.
+        self.children: list[Run] = []
+        if parent is not None:
+            self.profile: AgentProfile = narrow(parent.profile, profile)
+            parent.children.append(self)
+        else:
+            self.profile = profile or self.runtime.profile
         self.goal = goal
         self.id = run_id or uuid.uuid4().hex[:16]
         self.status: RunStatus = "pending"
@@ -181,15 +199,20 @@ class Run:
             yield item
 
     def cancel(self) -> None:
-        """Cancel the run; it ends with status ``cancelled`` (also before it starts)."""
+        """Cancel the run and its sub-agents; it ends ``cancelled`` (also before it starts)."""
         self._cancel_requested = True
+        for child in self.children:
+            child.cancel()
         if self._task is not None and not self._task.done() and self.status != "pending":
             self._task.cancel()
 
     @property
     def pending_approvals(self) -> list[Approval]:
-        """Approvals waiting for a person."""
-        return [a for a in self.approvals if a.pending]
+        """Approvals waiting for a person, this run's and then its sub-agents'."""
+        pending = [a for a in self.approvals if a.pending]
+        for child in self.children:
+            pending.extend(child.pending_approvals)
+        return pending
 
     def approve(self, approval_id: str, *, always: bool = False, by: str = "api") -> None:
         """Approve a pending approval by id."""
@@ -203,6 +226,11 @@ class Run:
         for approval in self.approvals:
             if approval.id == approval_id:
                 return approval
+        for child in self.children:
+            try:
+                return child._approval(approval_id)
+            except KeyError:
+                continue
         raise KeyError(f"no approval {approval_id!r} on run {self.id}")
 
     def attach_artifact(self, name: str, data: bytes | str,
@@ -319,7 +347,7 @@ class Run:
             await self._notify("loom_run_started")
             return
         await self.emit("run.started", goal=self.goal, profile=self.profile.name,
-                        mode=self.profile.mode)
+                        mode=self.profile.mode, parent=self.parent.id if self.parent else None)
         self.window.memory.extend(
             str(x) for x in await self._dispatch.collect("loom_recall", goal=self.goal, run=self))
         constraints = await self._dispatch.collect("loom_learned_constraints", run=self)
@@ -615,6 +643,7 @@ class Run:
         record = self.tools[call.name]
         spec = record.spec
         assert spec is not None
+        token = CURRENT_CALL.set(call)
         try:
             outcome = record.handler(call.arguments, self)
             if asyncio.iscoroutine(outcome):
@@ -624,6 +653,8 @@ class Run:
             return _error(call, f"tool {call.name!r} timed out after {spec.timeout}s")
         except Exception as exc:
             return _error(call, f"{type(exc).__name__}: {exc}")
+        finally:
+            CURRENT_CALL.reset(token)
         if isinstance(outcome, ToolResultBlock):
             return outcome
         text = outcome if isinstance(outcome, str) else json.dumps(outcome, default=str)

@@ -27,14 +27,28 @@ import asyncio
 import inspect
 import re
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, get_type_hints, overload
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from loom.errors import ToolError
+from loom.messages import ToolCallBlock
 from loom.records import ToolRecord
 from loom.requests import Effect, ToolSpec
+
+#: The tool call being executed in this task (set by the loop around each handler).
+CURRENT_CALL: ContextVar[ToolCallBlock | None] = ContextVar("loom_current_call", default=None)
+
+
+def current_call() -> ToolCallBlock | None:
+    """The :class:`~loom.messages.ToolCallBlock` whose handler is running, or None.
+
+    A tool handler uses it to know its call id (e.g. to derive a stable id
+    for work that must not be repeated when a run resumes).
+    """
+    return CURRENT_CALL.get()
 
 
 @dataclass(frozen=True)

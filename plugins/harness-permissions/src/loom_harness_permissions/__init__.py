@@ -16,8 +16,11 @@ event. Approving with ``always=True`` saves an allow rule for that exact
 call in the rules file (``loom_approval_resolved``); escalations are
 never saved.
 
-Sub-agents: :func:`inherit_policy` gives a child run a policy that can
-only be narrower than its parent's.
+Sub-agents: a run started with a parent inherits the parent's policy
+(:func:`inherit_policy`, called on its first decision): every parent rule,
+the rules file, the stricter of the two modes, and each decision the
+stricter of the child's and the parent's. A sub-agent manager may call
+:func:`inherit_policy` itself before the child starts to add rules.
 """
 
 from __future__ import annotations
@@ -64,10 +67,18 @@ def _workspace(run: Any) -> str:
 
 
 def policy_for(run: Any) -> Policy:
-    """The run's policy: set by a parent (see :func:`inherit_policy`) or built from settings."""
+    """The run's policy: set by a parent (see :func:`inherit_policy`) or built from settings.
+
+    A sub-agent run (one with a ``parent``) that was given no policy inherits
+    its parent's on first use, with the mode of its own (already narrowed)
+    profile: it can never be wider than the parent.
+    """
     policy = run.state.get(POLICY_KEY)
     if isinstance(policy, Policy):
         return policy
+    parent = getattr(run, "parent", None)
+    if parent is not None:
+        return inherit_policy(parent, run, mode=run.profile.mode)
     settings = settings_of(run)
     rules = compile_rules(settings.allow, settings.ask, settings.deny)
     table = settings.profiles.get(run.profile.name)
