@@ -113,7 +113,8 @@ async def _drive(start: Callable[[], Awaitable[Run]], show: Show,
             show(event)
             shown = event.seq + 1
             if event.kind == "approval.requested":
-                task = asyncio.create_task(prompter.decide(run.approvals, event))
+                # the run's own approvals and its sub-agents' (forwarded with ``subagent``)
+                task = asyncio.create_task(prompter.decide(run.pending_approvals, event))
                 prompts.add(task)
                 task.add_done_callback(prompts.discard)
         return await run.wait()

@@ -163,3 +163,63 @@ def test_ctrl_c_while_waiting_for_approval_exits_130(project: Path,
     assert proc.returncode == 130
     assert b"run cancelled after 1 step(s)" in err
     assert out == b""
+
+
+DELEGATING = '''\
+from loom.hookspecs import hookimpl
+from loom.records import ProviderRecord
+from loom.testing import ScriptedModel, call
+from loom.tools import tool
+from loom.verdicts import Verdict
+
+
+@tool
+def read_notes() -> str:
+    """Read the notes."""
+    return open("notes.txt").read().strip()
+
+
+def script(request):
+    goal = request.messages[0].text_content
+    results = [r for m in request.messages for r in m.tool_results]
+    if goal == "read the notes":
+        return call("read_notes") if not results else "the notes say: " + results[-1].content
+    return call("delegate", goal="read the notes") if not results else results[-1].content
+
+
+@hookimpl
+def loom_register_providers():
+    return [ProviderRecord(name="delegating", factory=lambda: ScriptedModel(script))]
+
+
+@hookimpl
+def loom_register_tools():
+    return [read_notes]
+
+
+@hookimpl
+def loom_veto(action, run):
+    """Ask a person before reading the notes."""
+    if action.tool == "read_notes":
+        return Verdict.ask("may I read the notes?", risk=0.2)
+    return None
+'''
+
+
+def test_a_sub_agents_approval_is_asked_at_the_parents_terminal(project: Path, loom: Loom) -> None:
+    (project / "delegating.py").write_text(DELEGATING)
+    (project / "loom.toml").write_text(
+        '[plugins]\nenable = ["events-console", "loop-guard", "subagents"]\npaths = ["delegating.py"]\n'
+        '[stages]\nprovider = "delegating"\n')
+    done = loom("run", "summarise the notes", input="y\n")
+    assert done.returncode == 0, done.stderr
+    child = re.search(r">> sub-agent (\w+) started \(DEFAULT mode", done.stderr)
+    assert child is not None, done.stderr
+    assert f"?? approval needed (sub-agent {child.group(1)}): read_notes() - may I read the notes?" \
+        in done.stderr
+    assert "  approved by terminal" in done.stderr
+    assert f"<< sub-agent {child.group(1)} succeeded after 2 step(s)" in done.stderr
+    assert "the notes say: hello" in done.stdout
+    denied = loom("run", "summarise the notes", input="n\nprivate\n")
+    assert "a person denied this call (private)" in denied.stdout
+

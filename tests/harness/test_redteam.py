@@ -15,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import loom_subagents
 import pytest
 from loom.testing import LoomHarness, call
 
@@ -90,3 +91,46 @@ def test_hostile_tool_output_is_flagged(tmp_path: Path, case: Case) -> None:
     flagged = [e.data for e in h.last_run.recorded
                if e.kind == "harness-classifier.injection_suspected"]
     assert flagged and flagged[0]["tool"] == "fetch_page"
+
+
+def delegated(case: Case, sandbox: Sandbox) -> tuple[Any, str]:
+    """A script where the parent delegates and the sub-agent makes the case's calls."""
+    arguments = {k: sandbox.fill(v) if isinstance(v, str) else v for k, v in case.arguments.items()}
+    dangerous = call(case.tool, **arguments)
+    child_calls = [call(tool, **args) for tool, args in case.before] + [dangerous]
+
+    def script(request: Any) -> Any:
+        results = [r for m in request.messages for r in m.tool_results]
+        if request.messages[0].text_content == "sub-agent: do it":
+            return child_calls[len(results)] if len(results) < len(child_calls) else last_result(request)
+        return call("delegate", goal="sub-agent: do it") if not results else last_result(request)
+
+    return script, dangerous.id
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_redteam_case_through_a_sub_agent_never_runs(tmp_path: Path, case: Case, mode: str) -> None:
+    sandbox = Sandbox.create(tmp_path)
+    config = _setup(sandbox, case)
+    before = {path: (sandbox.root / path).read_bytes() for path in case.intact}
+    script, call_id = delegated(case, sandbox)
+    sentinel = Sentinel(harmless=lambda c: case.harmless or c.id != call_id)
+    h = build(sandbox, script, mode=mode, sentinel=sentinel, people=Nobody(), config=config,
+              extra=[loom_subagents])
+    result = h.run_sync(f"red team via a sub-agent: {case.id}")
+    assert result.ok, result
+    runs = [h.last_run, *h.last_run.children]  # a hook that denies everything denies delegate too
+    assert all(run.profile.mode == mode for run in runs)
+    proposed = [e for r in runs for e in r.recorded
+                if e.kind == "act.proposed" and e.data["call_id"] == call_id]
+    assert proposed or (case.hook and len(runs) == 1), "the sub-agent never made the dangerous call"
+    assert [c for c in sentinel.reached if c.id == call_id] == [], f"BYPASS in {mode} via a sub-agent"
+    for path, content in before.items():
+        assert (sandbox.root / path).read_bytes() == content, f"{path} was changed"
+    for path in case.absent:
+        assert not (sandbox.root / path).exists() and not (sandbox.root / path).is_symlink()
+    texts = [b.content for run in runs for m in run.window.history for b in m.tool_results]
+    assert not any(case.hidden in text for text in texts), "a secret reached a model"
+    assert h.runtime.profile.mode == mode and all(r.profile.mode == mode for r in runs), "a mode changed"
+    assert not any(a.status == "approved" for run in runs for a in run.approvals)

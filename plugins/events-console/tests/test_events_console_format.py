@@ -51,7 +51,18 @@ SAMPLES: dict[str, tuple[dict[str, Any], str, int]] = {
                      "  !! plugin 'snip' failed in loom_event: boom", 0),
     "provider.error": ({"provider": "openai", "error": "429", "retryable": True},
                        "  !! provider openai: 429 (will retry)", 0),
+    "subagent.started": ({"child": "c1", "goal": "read the notes", "mode": "PLAN", "max_steps": 20},
+                         "  >> sub-agent c1 started (PLAN mode, at most 20 steps): read the notes", 0),
+    "subagent.finished": ({"child": "c1", "status": "stopped", "steps": 20,
+                           "reason": "step limit reached (20 steps)", "error": ""},
+                          "  << sub-agent c1 stopped after 20 step(s): step limit reached (20 steps)", 0),
 }
+
+
+def test_a_sub_agents_approval_names_the_sub_agent() -> None:
+    event = Event(kind="approval.requested", data={"tool": "write", "arguments": {"path": "a"},
+                                                   "reason": "mutates", "subagent": "c1"})
+    assert EventFormatter().format(event) == '  ?? approval needed (sub-agent c1): write(path="a") - mutates'
 
 
 def test_every_kernel_event_kind_has_a_sample_and_a_format() -> None:

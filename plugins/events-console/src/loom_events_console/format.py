@@ -75,6 +75,10 @@ class EventFormatter:
             "act.finished": (1, self._act_finished),
             "approval.requested": (0, self._approval_requested),
             "approval.resolved": (0, self._approval_resolved),
+            "subagent.started": (0, lambda d: self._paint(
+                "bold", f"  >> sub-agent {d.get('child')} started ({d.get('mode')} mode, "
+                        f"at most {d.get('max_steps')} steps): {shorten(str(d.get('goal', '')), 120)}")),
+            "subagent.finished": (0, self._subagent_finished),
             "observe.pressure": (1, self._pressure),
             "context.edited": (1, self._context_edited),
             "context.edit_rejected": (0, lambda d: self._paint(
@@ -157,7 +161,8 @@ class EventFormatter:
     def _approval_requested(self, d: dict[str, Any]) -> str:
         risk = d.get("risk") or 0
         risk_text = f", risk {float(risk):.2f}" if risk else ""
-        return self._paint("yellow", f"  ?? approval needed: {d.get('tool')}("
+        asker = f" (sub-agent {d['subagent']})" if d.get("subagent") else ""
+        return self._paint("yellow", f"  ?? approval needed{asker}: {d.get('tool')}("
                                      f"{short_args(d.get('arguments'), self.arg_chars)}) - "
                                      f"{d.get('reason')}{risk_text}")
 
@@ -168,6 +173,12 @@ class EventFormatter:
             return self._paint("green", f"  approved by {by}{always}")
         reason = f": {d['reason']}" if d.get("reason") else ""
         return self._paint("red", f"  denied by {by}{reason}")
+
+    def _subagent_finished(self, d: dict[str, Any]) -> str:
+        why = d.get("error") or d.get("reason")
+        return self._paint("green" if d.get("status") == "succeeded" else "yellow",
+                           f"  << sub-agent {d.get('child')} {d.get('status')} after "
+                           f"{d.get('steps')} step(s){': ' + str(why) if why else ''}")
 
     def _pressure(self, d: dict[str, Any]) -> str:
         pressure = float(d.get("pressure") or 0.0)
