@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from loom.errors import ProviderError
 from loom.hookspecs import hookimpl
 from loom.records import ProviderRecord
-from loom.requests import ModelRequest, ModelResponse, StreamDelta
 from loom.testing import LoomHarness, ScriptedModel
 from loom_resilience_breaker import BreakerPlugin
 from loom_resilience_fallback import FallbackPlugin
@@ -17,34 +15,10 @@ from loom_resilience_retry import RetryPlugin
 RESILIENCE = ("retry.", "breaker.", "fallback.")
 
 
-class FlakyModel(ScriptedModel):
-    """A provider that raises the ProviderErrors of its script and answers the rest."""
-
-    def __init__(self, script: list[ProviderError | str], *, name: str) -> None:
-        super().__init__([s for s in script if isinstance(s, str)])
-        self.steps = list(script)
-        self.name = name
-        self.model = f"{name}-1"
-        self.calls = 0
-
-    async def complete(self, request: ModelRequest, *,
-                       on_delta: Callable[[StreamDelta], Awaitable[None]] | None = None,
-                       ) -> ModelResponse:
-        """Raise or answer the next step of the script."""
-        self.calls += 1
-        if not self.steps:
-            raise AssertionError(f"{self.name} called {self.calls} times, more than scripted")
-        step = self.steps.pop(0)
-        if isinstance(step, ProviderError):
-            self.requests.append(request)
-            raise step
-        return await super().complete(request, on_delta=on_delta)
-
-
 class Backups:
     """Registers provider records for test providers."""
 
-    def __init__(self, **models: FlakyModel) -> None:
+    def __init__(self, **models: ScriptedModel) -> None:
         self.models = models
 
     @hookimpl
@@ -72,8 +46,8 @@ class World:
         self.now += seconds
 
 
-def stack(primary: FlakyModel, world: World, *, settings: dict[str, Any] | None = None,
-          chain: list[str] | None = None, **backups: FlakyModel) -> LoomHarness:
+def stack(primary: ScriptedModel, world: World, *, settings: dict[str, Any] | None = None,
+          chain: list[str] | None = None, **backups: ScriptedModel) -> LoomHarness:
     # registered innermost-first on purpose: the markers, not the order, decide the layers
     plugins: list[Any] = [
         ("backups", Backups(**backups)),
@@ -91,7 +65,7 @@ def resilience_events(h: LoomHarness) -> list[tuple[str, dict[str, Any]]]:
 
 
 def test_fallback_is_outermost_then_retry_then_the_breaker() -> None:
-    h = stack(FlakyModel([], name="primary"), World())
+    h = stack(ScriptedModel([], name="primary", model="primary-1"), World())
     plan = h.runtime.plugins.dispatcher.plan("loom_wrap_model_call")
     assert [impl.plugin for impl in plan] == [
         "resilience-fallback", "resilience-retry", "resilience-breaker"]
@@ -107,9 +81,9 @@ def test_the_installed_plugins_stack_in_the_same_order() -> None:
 
 async def test_a_rate_limit_is_waited_out_on_the_same_provider() -> None:
     world = World()
-    primary = FlakyModel([http(429, "primary", retry_after=7.0), "primary answered"],
+    primary = ScriptedModel([http(429, "primary", retry_after=7.0), "primary answered"],
                          name="primary")
-    backup = FlakyModel(["unreached"], name="backup")
+    backup = ScriptedModel(["unreached"], name="backup", model="backup-1")
     h = stack(primary, world, backup=backup)
     result = await h.run("go")
     assert result.ok and result.output == "primary answered"
@@ -119,8 +93,9 @@ async def test_a_rate_limit_is_waited_out_on_the_same_provider() -> None:
 
 async def test_a_dead_primary_trips_its_breaker_and_the_backup_takes_over() -> None:
     world = World()
-    primary = FlakyModel([http(500, "primary")] * 3 + ["primary is back"], name="primary")
-    backup = FlakyModel(["backup answered", "backup again"], name="backup")
+    primary = ScriptedModel([http(500, "primary")] * 3 + ["primary is back"], name="primary",
+                            model="primary-1")
+    backup = ScriptedModel(["backup answered", "backup again"], name="backup", model="backup-1")
     h = stack(primary, world, backup=backup, settings={
         "retry": {"max_attempts": 5, "base_delay": 1, "max_delay": 8},
         "breaker": {"failure_threshold": 3, "cooldown": 60}})
@@ -151,8 +126,8 @@ async def test_a_dead_primary_trips_its_breaker_and_the_backup_takes_over() -> N
 
 async def test_each_provider_gets_its_own_retries_and_the_last_error_fails_the_run() -> None:
     world = World()
-    primary = FlakyModel([http(503, "primary")] * 2, name="primary")
-    backup = FlakyModel([http(502, "backup")] * 2, name="backup")
+    primary = ScriptedModel([http(503, "primary")] * 2, name="primary", model="primary-1")
+    backup = ScriptedModel([http(502, "backup")] * 2, name="backup", model="backup-1")
     h = stack(primary, world, backup=backup, settings={"retry": {"max_attempts": 2}})
     result = await h.run("go")
     assert result.status == "failed"
@@ -166,8 +141,8 @@ async def test_each_provider_gets_its_own_retries_and_the_last_error_fails_the_r
 
 async def test_a_bad_request_is_neither_retried_nor_counted_nor_rerouted() -> None:
     world = World()
-    primary = FlakyModel([http(400, "primary")] * 3, name="primary")
-    backup = FlakyModel(["unreached"], name="backup")
+    primary = ScriptedModel([http(400, "primary")] * 3, name="primary", model="primary-1")
+    backup = ScriptedModel(["unreached"], name="backup", model="backup-1")
     h = stack(primary, world, backup=backup, settings={"breaker": {"failure_threshold": 1}})
     for _ in range(3):
         result = await h.run("malformed")

@@ -31,7 +31,7 @@ from loom.requests import ModelRequest, ModelResponse, StopReason, StreamDelta, 
 from loom.run import RunResult
 from loom.store import Checkpoint, RunInfo, StoredRun, ToolCallState
 
-Reply = str | ToolCallBlock | list[ToolCallBlock] | ModelResponse | Message
+Reply = str | ToolCallBlock | list[ToolCallBlock] | ModelResponse | Message | BaseException
 Script = Sequence[Reply | Callable[[ModelRequest], Reply]] | Callable[[ModelRequest], Reply]
 
 
@@ -55,20 +55,33 @@ class ScriptedModel:
     """A provider answering from a script; ``requests`` records what it was asked.
 
     Each reply is a string (final answer), a tool call or a list of tool
-    calls (one turn), a Message, a ModelResponse, or a callable of the
-    request returning one of those. ``script`` may itself be one callable.
+    calls (one turn), a Message, a ModelResponse, an exception (raised, as a
+    failing provider would: e.g. a :class:`~loom.errors.ProviderError`), or
+    a callable of the request returning one of those. ``script`` may itself
+    be one callable. ``name`` and ``model`` are what resilience plugins see
+    as the provider's name and default model.
     """
 
     name = "scripted"
 
     def __init__(self, script: Script, *, context_window: int = 200_000,
-                 usage: Callable[[ModelRequest, Message], Usage] | None = None) -> None:
+                 usage: Callable[[ModelRequest, Message], Usage] | None = None,
+                 name: str | None = None, model: str | None = None) -> None:
         self.script = script
+        if name is not None:
+            self.name = name
+        if model is not None:
+            self.model = model
         self.context_window = context_window
         self.requests: list[ModelRequest] = []
         self._index = 0
         self._usage = usage
         self._sizes: dict[int, tuple[Message, int]] = {}
+
+    @property
+    def calls(self) -> int:
+        """How many times the model was called (failed calls included)."""
+        return len(self.requests)
 
     def _size(self, message: Message) -> int:
         hit = self._sizes.get(id(message))
@@ -93,6 +106,8 @@ class ScriptedModel:
             self._index += 1
             if callable(reply):
                 reply = reply(request)
+        if isinstance(reply, BaseException):
+            raise reply
         response = self._to_response(reply)
         if on_delta is not None and response.message.text_content:
             for word in response.message.text_content.split(" "):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -10,41 +9,14 @@ from loom.errors import CircuitOpenError, ContextOverflowError, ProviderError
 from loom.hookspecs import hookimpl
 from loom.profile import AgentProfile
 from loom.records import ProviderRecord
-from loom.requests import ModelRequest, ModelResponse, StreamDelta
 from loom.testing import LoomHarness, ScriptedModel
 from loom_resilience_fallback import ChainEntry, FallbackPlugin, is_request_fault
-
-
-class FlakyModel(ScriptedModel):
-    """A provider that raises the ProviderErrors of its script and answers the rest."""
-
-    def __init__(self, script: list[ProviderError | str], *, name: str,
-                 context_window: int = 100_000) -> None:
-        super().__init__([s for s in script if isinstance(s, str)],
-                         context_window=context_window)
-        self.steps = list(script)
-        self.name = name
-        self.model = f"{name}-default"
-        self.calls = 0
-
-    async def complete(self, request: ModelRequest, *,
-                       on_delta: Callable[[StreamDelta], Awaitable[None]] | None = None,
-                       ) -> ModelResponse:
-        """Raise or answer the next step of the script."""
-        self.calls += 1
-        if not self.steps:
-            raise AssertionError(f"{self.name} called {self.calls} times, more than scripted")
-        step = self.steps.pop(0)
-        if isinstance(step, ProviderError):
-            self.requests.append(request)
-            raise step
-        return await super().complete(request, on_delta=on_delta)
 
 
 class Providers:
     """A plugin registering provider records for given test providers."""
 
-    def __init__(self, **models: FlakyModel) -> None:
+    def __init__(self, **models: ScriptedModel) -> None:
         self.models = models
 
     @hookimpl
@@ -58,8 +30,8 @@ def http(status: int, who: str = "primary") -> ProviderError:
                          retryable=status == 429 or status >= 500)
 
 
-def harness(primary: FlakyModel, *, chain: list[str], profile: AgentProfile | None = None,
-            **others: FlakyModel) -> LoomHarness:
+def harness(primary: ScriptedModel, *, chain: list[str], profile: AgentProfile | None = None,
+            **others: ScriptedModel) -> LoomHarness:
     return LoomHarness(primary, plugins=[("providers", Providers(**others)),
                                          ("resilience-fallback", FallbackPlugin())],
                        config={"stages": {"fallback": chain}}, profile=profile)
@@ -70,8 +42,8 @@ def events(h: LoomHarness, kind: str) -> list[dict[str, Any]]:
 
 
 async def test_a_server_error_falls_back_to_the_next_provider() -> None:
-    primary = FlakyModel([http(503)], name="primary")
-    backup = FlakyModel(["backup answered"], name="backup")
+    primary = ScriptedModel([http(503)], name="primary", model="primary-default")
+    backup = ScriptedModel(["backup answered"], name="backup", model="backup-default")
     h = harness(primary, chain=["backup"], backup=backup)
     result = await h.run("go")
     assert result.ok and result.output == "backup answered"
@@ -83,9 +55,9 @@ async def test_a_server_error_falls_back_to_the_next_provider() -> None:
 
 
 async def test_an_open_circuit_falls_back() -> None:
-    primary = FlakyModel([CircuitOpenError("circuit open for provider 'primary'")],
+    primary = ScriptedModel([CircuitOpenError("circuit open for provider 'primary'")],
                          name="primary")
-    backup = FlakyModel(["fine"], name="backup")
+    backup = ScriptedModel(["fine"], name="backup", model="backup-default")
     h = harness(primary, chain=["backup"], backup=backup)
     assert (await h.run("go")).ok
     assert events(h, "fallback.taken")[0]["error_type"] == "CircuitOpenError"
@@ -93,8 +65,8 @@ async def test_an_open_circuit_falls_back() -> None:
 
 @pytest.mark.parametrize("status", [400, 413, 422])
 async def test_a_request_error_never_falls_back(status: int) -> None:
-    primary = FlakyModel([http(status)], name="primary")
-    backup = FlakyModel(["unreached"], name="backup")
+    primary = ScriptedModel([http(status)], name="primary", model="primary-default")
+    backup = ScriptedModel(["unreached"], name="backup", model="backup-default")
     h = harness(primary, chain=["backup"], backup=backup)
     result = await h.run("go")
     assert result.status == "failed" and f"HTTP {status}" in result.error
@@ -103,16 +75,17 @@ async def test_a_request_error_never_falls_back(status: int) -> None:
 
 @pytest.mark.parametrize("status", [401, 403, 404])
 async def test_a_provider_specific_client_error_falls_back(status: int) -> None:
-    primary = FlakyModel([http(status)], name="primary")
-    backup = FlakyModel(["fine"], name="backup")
+    primary = ScriptedModel([http(status)], name="primary", model="primary-default")
+    backup = ScriptedModel(["fine"], name="backup", model="backup-default")
     h = harness(primary, chain=["backup"], backup=backup)
     assert (await h.run("go")).ok
 
 
 async def test_when_every_provider_fails_the_run_fails_with_the_last_error() -> None:
-    primary = FlakyModel([http(503)], name="primary")
-    second = FlakyModel([http(502, "second")], name="second")
-    third = FlakyModel([CircuitOpenError("circuit open for provider 'third'")], name="third")
+    primary = ScriptedModel([http(503)], name="primary", model="primary-default")
+    second = ScriptedModel([http(502, "second")], name="second", model="second-default")
+    third = ScriptedModel([CircuitOpenError("circuit open for provider 'third'")], name="third",
+                          model="third-default")
     h = harness(primary, chain=["second", "third"], second=second, third=third)
     result = await h.run("go")
     assert result.status == "failed"
@@ -127,9 +100,11 @@ async def test_when_every_provider_fails_the_run_fails_with_the_last_error() -> 
 
 async def test_a_context_overflow_only_goes_to_a_larger_window() -> None:
     overflow = ContextOverflowError("prompt is too long", provider="primary", status=400)
-    primary = FlakyModel([overflow], name="primary", context_window=100_000)
-    small = FlakyModel(["unreached"], name="small", context_window=32_000)
-    big = FlakyModel(["big answered"], name="big", context_window=1_000_000)
+    primary = ScriptedModel([overflow], name="primary", model="primary-default",
+                            context_window=100_000)
+    small = ScriptedModel(["unreached"], name="small", model="small-default", context_window=32_000)
+    big = ScriptedModel(["big answered"], name="big", model="big-default",
+                        context_window=1_000_000)
     h = harness(primary, chain=["small", "big"], small=small, big=big)
     result = await h.run("go")
     assert result.ok and result.output == "big answered"
@@ -141,8 +116,9 @@ async def test_a_context_overflow_only_goes_to_a_larger_window() -> None:
 
 async def test_a_context_overflow_with_no_larger_window_fails() -> None:
     overflow = ContextOverflowError("prompt is too long", provider="primary", status=400)
-    primary = FlakyModel([overflow], name="primary", context_window=100_000)
-    same = FlakyModel(["unreached"], name="same", context_window=100_000)
+    primary = ScriptedModel([overflow], name="primary", model="primary-default",
+                            context_window=100_000)
+    same = ScriptedModel(["unreached"], name="same", model="same-default", context_window=100_000)
     h = harness(primary, chain=["same"], same=same)
     result = await h.run("go")
     assert result.status == "failed" and "ContextOverflowError" in result.error
@@ -150,9 +126,9 @@ async def test_a_context_overflow_with_no_larger_window_fails() -> None:
 
 
 async def test_the_profile_chain_comes_first_and_models_are_per_entry() -> None:
-    primary = FlakyModel([http(500)], name="primary")
-    a = FlakyModel([http(500, "a")], name="a")
-    b = FlakyModel(["b answered"], name="b")
+    primary = ScriptedModel([http(500)], name="primary", model="primary-default")
+    a = ScriptedModel([http(500, "a")], name="a", model="a-default")
+    b = ScriptedModel(["b answered"], name="b", model="b-default")
     profile = AgentProfile(model="primary-large", fallback=["a:tiny"])
     h = harness(primary, chain=["a:tiny", "b"], profile=profile, a=a, b=b)
     assert (await h.run("go")).output == "b answered"
@@ -163,8 +139,8 @@ async def test_the_profile_chain_comes_first_and_models_are_per_entry() -> None:
 
 
 async def test_the_primary_listed_in_the_chain_is_not_tried_twice() -> None:
-    primary = FlakyModel([http(503)], name="primary")
-    backup = FlakyModel(["fine"], name="backup")
+    primary = ScriptedModel([http(503)], name="primary", model="primary-default")
+    backup = ScriptedModel(["fine"], name="backup", model="backup-default")
     h = harness(primary, chain=["main", "backup"], main=primary, backup=backup)
     assert (await h.run("go")).ok
     assert primary.calls == 1
@@ -172,7 +148,7 @@ async def test_the_primary_listed_in_the_chain_is_not_tried_twice() -> None:
 
 
 async def test_without_a_chain_the_error_propagates_unchanged() -> None:
-    primary = FlakyModel([http(503)], name="primary")
+    primary = ScriptedModel([http(503)], name="primary", model="primary-default")
     h = harness(primary, chain=[])
     result = await h.run("go")
     assert result.status == "failed" and result.error == "ProviderError: HTTP 503 from primary"
@@ -180,8 +156,9 @@ async def test_without_a_chain_the_error_propagates_unchanged() -> None:
 
 
 async def test_an_unknown_provider_in_the_chain_is_a_config_error() -> None:
-    primary = FlakyModel(["unreached"], name="primary")
-    h = harness(primary, chain=["bakcup"], backup=FlakyModel([], name="backup"))
+    primary = ScriptedModel(["unreached"], name="primary", model="primary-default")
+    h = harness(primary, chain=["bakcup"],
+                backup=ScriptedModel([], name="backup", model="backup-default"))
     result = await h.run("go")
     assert result.status == "failed"
     assert "ConfigError" in result.error and "stages.fallback" in result.error
@@ -205,12 +182,12 @@ async def test_a_provider_that_cannot_be_built_is_skipped() -> None:
     class Broken:
         @hookimpl
         def loom_register_providers(self) -> list[ProviderRecord]:
-            def build() -> FlakyModel:
+            def build() -> ScriptedModel:
                 raise RuntimeError("BROKEN_API_KEY is not set")
             return [ProviderRecord(name="broken", factory=build)]
 
-    primary = FlakyModel([http(503)], name="primary")
-    backup = FlakyModel(["backup answered"], name="backup")
+    primary = ScriptedModel([http(503)], name="primary", model="primary-default")
+    backup = ScriptedModel(["backup answered"], name="backup", model="backup-default")
     h = LoomHarness(primary, plugins=[("providers", Providers(backup=backup)), ("broken", Broken()),
                                       ("resilience-fallback", FallbackPlugin())],
                     config={"stages": {"fallback": ["broken", "backup"]}})
