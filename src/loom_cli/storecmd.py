@@ -115,7 +115,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
     runs = asyncio.run(_with_store(store, name, plugin, read))[: args.limit]
     rows = [{key: _field(r, key) for key in ("run_id", "status", "created_at", "goal", "reason",
-                                             "error")} for r in runs]
+                                             "error", "parent_id")} for r in runs]
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
     elif not rows:
@@ -124,6 +124,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print(f"{'RUN':<18}  {'STATUS':<10}  {'CREATED':<19}  GOAL")
         for row in rows:
             goal = " ".join(str(row["goal"] or "").split())
+            if row["parent_id"]:
+                goal = f"(sub-agent of {row['parent_id']}) {goal}"
             print(f"{row['run_id']!s:<18}  {row['status']!s:<10}  {_when(row['created_at']):<19}"
                   f"  {goal[:70]}")
     return exitcodes.OK

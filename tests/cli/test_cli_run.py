@@ -209,8 +209,8 @@ def loom_veto(action, run):
 def test_a_sub_agents_approval_is_asked_at_the_parents_terminal(project: Path, loom: Loom) -> None:
     (project / "delegating.py").write_text(DELEGATING)
     (project / "loom.toml").write_text(
-        '[plugins]\nenable = ["events-console", "loop-guard", "subagents"]\npaths = ["delegating.py"]\n'
-        '[stages]\nprovider = "delegating"\n')
+        '[plugins]\nenable = ["events-console", "loop-guard", "subagents", "memory-sqlite"]\n'
+        'paths = ["delegating.py"]\n[stages]\nprovider = "delegating"\nstore = "sqlite"\n')
     done = loom("run", "summarise the notes", input="y\n")
     assert done.returncode == 0, done.stderr
     child = re.search(r">> sub-agent (\w+) started \(DEFAULT mode", done.stderr)
@@ -220,6 +220,10 @@ def test_a_sub_agents_approval_is_asked_at_the_parents_terminal(project: Path, l
     assert "  approved by terminal" in done.stderr
     assert f"<< sub-agent {child.group(1)} succeeded after 2 step(s)" in done.stderr
     assert "the notes say: hello" in done.stdout
+    listing = loom("runs").stdout.splitlines()
+    parent = next(line.split()[0] for line in listing if line.endswith("  summarise the notes"))
+    assert any(line.startswith(child.group(1)) and f"(sub-agent of {parent}) read the notes" in line
+               for line in listing), listing
     denied = loom("run", "summarise the notes", input="n\nprivate\n")
     assert "a person denied this call (private)" in denied.stdout
 
