@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import loom_subagents
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from loom.api import AgentRuntime
@@ -51,6 +52,34 @@ def test_property_in_plan_mode_no_mutating_tool_executes(turns: list[list[ToolCa
         assert result.ok, result
         executed = [c.name for c in sentinel.reached]
         assert not mutating & set(executed), executed
+        assert snapshot(sandbox.root) == before
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(turns=TURNS, read_only=st.booleans())
+def test_property_a_plan_parents_sub_agent_executes_no_mutating_tool(
+        turns: list[list[ToolCallBlock]], read_only: bool) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        sandbox = Sandbox.create(Path(tmp))
+        before = snapshot(sandbox.root)
+        sentinel = Sentinel(harmless=lambda c: c.name not in {"shell"})
+        child_turns: list[Any] = [*turns, "child done"]
+
+        def script(request: Any) -> Any:
+            if request.messages[0].text_content == "sub: generated":
+                return child_turns[sum(1 for m in request.messages if m.role == "assistant")]
+            done = any(m.tool_results for m in request.messages)
+            return last_result(request) if done else call("delegate", goal="sub: generated",
+                                                          read_only=read_only)
+
+        h = build(sandbox, script, mode="PLAN", sentinel=sentinel, people=Everybody(),
+                  extra=[loom_subagents])
+        result = h.run_sync("generated, delegated")
+        assert result.ok, result
+        [child] = h.last_run.children
+        assert child.profile.mode == "PLAN" and child.step == len(child_turns)
+        executed = [c.name for c in sentinel.reached]
+        assert not {"write", "edit", "shell"} & set(executed), executed
         assert snapshot(sandbox.root) == before
 
 
