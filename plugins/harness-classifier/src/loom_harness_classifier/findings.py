@@ -57,17 +57,38 @@ class Findings:
         return any(f.kind == kind for f in self.items)
 
     def classification(self, deny_at: float) -> dict[str, Any]:
-        """The plain-data classification shared with the other tiers through ``run.state``."""
+        """The plain-data classification shared with the other tiers through ``run.state``.
+
+        The riskiest finding (ties: the more severe kind, then the first)
+        gives the risk and the rule; the reasons are the findings' reasons
+        from the riskiest down (ties keep their order), without repeats, at
+        most eight, leaving out the declared effects when an argument told more.
+        """
         items = self.items
-        kinds = sorted({f.kind for f in items} or {"read"}, key=SEVERITY.__getitem__)
-        top = max(items, key=_weight) if items else None
-        risk = round(min(1.0, top.risk), 3) if top else 0.0
-        if top is not None and not top.rule.startswith("effect."):
-            items = [f for f in items if not f.rule.startswith("effect.")]
-        reasons: list[str] = []
-        for item in sorted(items, key=_weight, reverse=True) if len(items) > 1 else items:
-            if item.reason not in reasons:
-                reasons.append(item.reason)
+        if not items:
+            return {"category": "read", "category_name": CATEGORY_NAMES["read"], "kinds": ["read"],
+                    "risk": 0.0, "reasons": [], "rule": "", "deny": 0.0 >= deny_at,
+                    "commands": self.commands, "compound": self.compound}
+        severity = SEVERITY
+        top = items[0]
+        top_risk, top_rank = top.risk, severity[top.kind]
+        ranks = {top.kind: top_rank}
+        for item in items[1:]:
+            rank = severity[item.kind]
+            ranks[item.kind] = rank
+            if item.risk > top_risk or (item.risk == top_risk and rank > top_rank):
+                top, top_risk, top_rank = item, item.risk, rank
+        kinds = sorted(ranks, key=ranks.__getitem__) if len(ranks) > 1 else [top.kind]
+        risk = round(min(1.0, top_risk), 3)
+        if len(items) == 1:
+            reasons = [top.reason]
+        else:
+            if not top.rule.startswith("effect."):
+                items = [f for f in items if not f.rule.startswith("effect.")]
+            reasons = []
+            for item in sorted(items, key=_weight, reverse=True) if len(items) > 1 else items:
+                if item.reason not in reasons:
+                    reasons.append(item.reason)
         category = kinds[-1]
         return {
             "category": category,
@@ -75,7 +96,7 @@ class Findings:
             "kinds": kinds,
             "risk": risk,
             "reasons": reasons[:8],
-            "rule": top.rule if top else "",
+            "rule": top.rule,
             "deny": risk >= deny_at,
             "commands": self.commands,
             "compound": self.compound,

@@ -98,6 +98,18 @@ def classify_path(raw: str, workspace: str) -> PathInfo:
     resolved before ``..`` (as the system does), so a link pointing out of
     the workspace — or at Loom's configuration — is seen for what it is.
     """
+    if PLAIN_RELATIVE.match(raw) is not None and _plain_workspace(workspace):
+        joined = f"{workspace}/{raw}"
+        absolute = _resolve_links(joined, workspace)
+        if absolute == joined:  # no link on the way
+            name = raw.rpartition("/")[2]
+            return PathInfo(raw, absolute, "workspace", SECRET_PATTERN.match(name) is not None,
+                            ENV_PATTERN.match(name) is not None, name in CONFIG_NAMES)
+    return classify_path_full(raw, workspace)
+
+
+def classify_path_full(raw: str, workspace: str) -> PathInfo:
+    """:func:`classify_path` for any spelling (the fast path covers plain relative names)."""
     joined = _expand(raw, workspace)
     name = os.path.basename(raw.rstrip("/")) if raw else ""
     if joined is None:
@@ -109,6 +121,29 @@ def classify_path(raw: str, workspace: str) -> PathInfo:
         if _under(absolute, workspace) and absolute != workspace:
             absolute = _resolve_links(absolute, workspace)
     return _describe(raw, name, absolute, workspace)
+
+
+#: A relative path of plain names: no ``.`` or ``..`` part, no hidden name, variable, quote or ``~``.
+PLAIN_RELATIVE = re.compile(r"[\w+,@%=:-][\w.+,@%=:-]*(?:/[\w+,@%=:-][\w.+,@%=:-]*)*\Z")
+
+
+@lru_cache(maxsize=16)
+def _plain_workspace(workspace: str) -> bool:
+    """Whether a plain relative path (:data:`PLAIN_RELATIVE`) is simply ``workspace/path`` there.
+
+    It is unless the workspace is not a normalised absolute path, is ``/``,
+    has a name starting with ``..``, lies inside Loom's configuration folder or under a hidden folder of the
+    home folder (where credentials and start-up files are): then every path
+    takes the full route.
+    """
+    if workspace == "/" or not workspace.startswith("/") or os.path.normpath(workspace) != workspace \
+            or "/.." in workspace:
+        return False
+    if any(f"/{d}/" in workspace + "/" for d in CONFIG_DIRS):
+        return False
+    home_dir = home()
+    return not (_under(workspace, home_dir) and workspace != home_dir
+                and workspace[len(home_dir) + 1:].startswith("."))
 
 
 @lru_cache(maxsize=4096)

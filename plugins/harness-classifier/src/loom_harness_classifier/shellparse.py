@@ -209,8 +209,61 @@ def parse(command: str) -> Parsed:
     """Parse a command line into pipelines; nested commands are returned unparsed.
 
     Cached by the command's text (parsing depends on nothing else); callers
-    must not change the result.
+    must not change the result. A line of plain and quoted words joined by
+    ``;``, ``&``, ``&&``, ``|`` and ``||`` (the common case) is parsed in one
+    pass by :func:`parse_plain`; anything else by :func:`parse_full`.
     """
+    if "\\" not in command and NESTING.search(command) is None:
+        plain = parse_plain(command)
+        if plain is not None:
+            return plain
+    return parse_full(command)
+
+
+#: A token of a plain line: a run of separators, a word (quoted parts included), or anything else.
+_PLAIN_TOKEN = re.compile(r"""([;&|]+)|((?:[^ \t\r\n();<>|&'"\\]+|'[^']*'|"[^"\\]*")+)|([^ \t\r\n])""")
+
+
+def parse_plain(command: str) -> Parsed | None:
+    """:func:`parse_full` for a line without nesting, backslashes, parentheses or redirections.
+
+    Returns None for any other line (a property test checks that the result
+    is the full parser's whenever it is not None).
+    """
+    if SPECIAL.search(command) is None:  # no quotes, no separators: words split on whitespace
+        words = command.split()
+        return Parsed([[SimpleCommand(words)]], [], 0, (" ".join(words),)) if words else Parsed([], [], 0)
+    pipelines: list[list[SimpleCommand]] = []
+    pipeline: list[SimpleCommand] = []
+    words: list[str] = []
+    separators = 0
+    for punct, word, other in _PLAIN_TOKEN.findall(command):
+        if other:
+            return None  # a parenthesis, a redirection, a backslash or an unterminated quote
+        if punct:
+            separators += 1
+            if words:
+                pipeline.append(SimpleCommand(words))
+                words = []
+            if pipeline and punct != "|" and punct != "|&":
+                pipelines.append(pipeline)
+                pipeline = []
+        elif "'" in word or '"' in word:
+            unquoted = "".join(a or b or c for a, b, c in _PART.findall(word))
+            if unquoted[:1] in PUNCTUATION and _is_operator(unquoted):
+                return None  # a quoted operator: the full parser reads it as one
+            words.append(unquoted)
+        else:
+            words.append(word)
+    if words:
+        pipeline.append(SimpleCommand(words))
+    if pipeline:
+        pipelines.append(pipeline)
+    return Parsed(pipelines, [], separators, tuple(" ".join(c.words) for p in pipelines for c in p))
+
+
+def parse_full(command: str) -> Parsed:
+    """Parse any command line (see :func:`parse`): nesting, tokens, then pipelines."""
     outer, nested = scan(command)
     tokens = tokenize(outer)
     pipelines: list[list[SimpleCommand]] = [[SimpleCommand()]]
