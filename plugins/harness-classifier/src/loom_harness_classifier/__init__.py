@@ -30,11 +30,13 @@ event to emit, a second opinion): the kernel awaits what is awaitable.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
+from loom.events import Event
 from loom.hookspecs import hookimpl
 from loom.messages import ToolCallBlock, ToolResultBlock
 from loom.records import Record, SettingsRecord
@@ -53,39 +55,68 @@ INJECTION_KEY = "harness.injection"
 TIER = "1"
 
 __all__ = ["CLASSIFICATION_KEY", "INJECTION_KEY", "SETTINGS_NAME", "ClassifierSettings",
-           "classify", "classify_action", "loom_register_settings", "loom_tool_finished",
+           "classify", "classify_action", "loom_event", "loom_register_settings", "loom_tool_finished",
            "loom_veto", "loom_wrap_model_call", "loom_wrap_tool_call"]
 
 
-@dataclass
+#: Failed parses of one streamed call's arguments after which tier 1 waits for the whole response.
+MAX_STREAM_ATTEMPTS = 16
+
+
+@dataclass(slots=True)
+class _Streamed:
+    """The argument fragments of one tool call received so far."""
+
+    name: str
+    parts: list[str] = field(default_factory=list)
+    attempts: int = 0
+
+
+@dataclass(slots=True)
 class _State:
+    """What tier 1 keeps for one run: the resolved workspace, its settings, the shared classifications
+    and, while a response streams, the argument fragments of its tool calls (by call id)."""
+
     workspace: str
+    settings: ClassifierSettings
     shared: dict[str, dict[str, Any]]
+    streaming: dict[str, _Streamed] | None = None
 
 
 def _state(run: Any) -> _State:
     state = run.state.get(SETTINGS_NAME)
     if state is None:
         root = getattr(run.runtime, "workspace", None) or os.getcwd()
-        state = _State(os.path.realpath(root), run.state.setdefault(CLASSIFICATION_KEY, {}))
+        state = _State(os.path.realpath(root), settings_of(run),
+                       run.state.setdefault(CLASSIFICATION_KEY, {}))
         run.state[SETTINGS_NAME] = state
     return state  # type: ignore[no-any-return]
 
 
 def classify_action(run: Any, call_id: str, tool: str, arguments: dict[str, Any],
-                    spec: ToolSpec | None) -> dict[str, Any]:
-    """Classify one call (or return the cached classification of the same call id and arguments)."""
+                    spec: ToolSpec | None, *, when: str = "veto") -> dict[str, Any]:
+    """Classify one call (or return the cached classification of the same call id and arguments).
+
+    ``when`` is recorded with a new classification: ``"stream"`` (from the
+    streamed argument fragments), ``"response"`` (when the model response
+    arrived), ``"veto"`` or ``"rewrite"`` (arguments changed after the veto).
+    """
     state = _state(run)
     cached = state.shared.get(call_id)
     if cached is not None and cached["arguments"] == arguments:
         return cached
-    effects = spec.effects if spec is not None else ()
-    findings = classify(tool, arguments, effects, state.workspace)
-    _apply_injection(run, findings)
-    settings = settings_of(run)
-    result = findings.classification(settings.deny_at)
+    return _classify_into(run, state, call_id, tool, arguments, spec, when)
+
+
+def _classify_into(run: Any, state: _State, call_id: str, tool: str, arguments: dict[str, Any],
+                   spec: ToolSpec | None, when: str) -> dict[str, Any]:
+    findings = classify(tool, arguments, spec.effects if spec is not None else (), state.workspace)
+    if INJECTION_KEY in run.state:
+        _apply_injection(run, findings)
+    result = findings.classification(state.settings.deny_at)
     result["tool"] = tool
     result["arguments"] = arguments
+    result["when"] = when
     state.shared[call_id] = result
     return result
 
@@ -111,18 +142,82 @@ def loom_register_settings() -> list[Record]:
                            description="tier 1 of the safety harness: thresholds and switches")]
 
 
+@hookimpl
+def loom_event(event: Event, run: Any) -> None:
+    """While a response streams, classify each tool call as soon as its arguments are complete.
+
+    Only ``reason.delta`` events of kind ``tool_call`` are looked at: their
+    fragments are gathered per call id, and when a fragment ends with ``}``
+    the text so far is parsed; once it is a JSON object, the call is
+    classified into the same cache the veto reads (``when: "stream"``).
+    """
+    if event.kind == "reason.delta" and event.data.get("kind") == "tool_call":
+        _on_fragment(run, event.data)
+
+
+def _on_fragment(run: Any, data: dict[str, Any]) -> None:
+    call_id = data.get("call_id")
+    if not call_id:
+        return
+    state = _state(run)
+    if not state.settings.speculative:
+        return
+    if state.streaming is None:
+        state.streaming = {}
+    streamed = state.streaming.get(call_id)
+    if streamed is None:
+        streamed = state.streaming[call_id] = _Streamed(data.get("name") or "")
+    elif not streamed.name and data.get("name"):
+        streamed.name = data["name"]
+    text = data.get("text") or ""
+    streamed.parts.append(text)
+    if not text.rstrip().endswith("}") or streamed.attempts >= MAX_STREAM_ATTEMPTS:
+        return
+    try:
+        arguments = json.loads("".join(streamed.parts))
+    except (ValueError, RecursionError):
+        streamed.attempts += 1
+        return
+    record = getattr(run, "tools", {}).get(streamed.name)
+    if not isinstance(arguments, dict) or record is None or record.spec is None:
+        return
+    cached = state.shared.get(call_id)
+    if cached is None or cached["arguments"] != arguments:
+        _classify_into(run, state, call_id, streamed.name, arguments, record.spec, "stream")
+
+
 @hookimpl(tryfirst=True)
 async def loom_wrap_model_call(request: ModelRequest, run: Any,
                                call_next: Callable[[ModelRequest], Awaitable[ModelResponse]]
                                ) -> ModelResponse:
-    """Classify the tool calls of a model response as soon as it arrives (speculatively)."""
-    response = await call_next(request)
-    if response.message.tool_calls and settings_of(run).speculative:
-        tools = getattr(run, "tools", {})
-        for call in response.message.tool_calls:
-            record = tools.get(call.name)
-            if record is not None and record.spec is not None:
-                classify_action(run, call.id, call.name, call.arguments, record.spec)
+    """Classify the tool calls of a model response as soon as it arrives (speculatively).
+
+    Calls already classified from their streamed fragments with the same
+    arguments are cache hits; the fragments are dropped once the response is
+    complete (or failed).
+    """
+    if request.stream:
+        try:
+            response = await call_next(request)
+        finally:
+            state = run.state.get(SETTINGS_NAME)
+            if state is not None:
+                state.streaming = None
+    else:
+        response = await call_next(request)
+    calls = response.message.tool_calls
+    if calls:
+        state = _state(run)
+        if state.settings.speculative:
+            tools = getattr(run, "tools", {})
+            shared = state.shared
+            for call in calls:
+                record = tools.get(call.name)
+                if record is not None and record.spec is not None:
+                    cached = shared.get(call.id)
+                    if cached is None or cached["arguments"] != call.arguments:
+                        _classify_into(run, state, call.id, call.name, call.arguments, record.spec,
+                                       "response")
     return response
 
 
@@ -133,8 +228,12 @@ def loom_veto(action: ProposedAction, run: Any) -> Verdict | Awaitable[Verdict |
     Answers at once in the common case; returns an awaitable only when it
     has an event to emit or a second opinion to ask for.
     """
-    settings = settings_of(run)
-    result = classify_action(run, action.call_id, action.tool, action.arguments, action.spec)
+    state = _state(run)
+    settings = state.settings
+    result = state.shared.get(action.call_id)
+    if result is None or result["arguments"] != action.arguments:
+        result = _classify_into(run, state, action.call_id, action.tool, action.arguments, action.spec,
+                                "veto")
     if (settings.second_opinion and not result["deny"]
             and result["risk"] >= settings.second_opinion_from) \
             or settings.emit_events == "all" \
@@ -158,7 +257,7 @@ async def _veto_slowly(action: ProposedAction, run: Any, settings: ClassifierSet
                                          and result["risk"] >= settings.risky_at):
         await run.emit("harness-classifier.classified", call_id=action.call_id, tool=action.tool,
                        category=result["category"], risk=result["risk"], rule=result["rule"],
-                       reasons=result["reasons"], deny=result["deny"])
+                       reasons=result["reasons"], deny=result["deny"], when=result["when"])
     return _verdict(result)
 
 
@@ -192,8 +291,8 @@ def loom_wrap_tool_call(call: ToolCallBlock, spec: ToolSpec, run: Any,
 
 async def _recheck(call: ToolCallBlock, spec: ToolSpec, run: Any,
                    call_next: Callable[[ToolCallBlock], Awaitable[ToolResultBlock]]) -> ToolResultBlock:
-    result = classify_action(run, call.id, call.name, call.arguments, spec)
-    if settings_of(run).emit_events != "none":
+    result = classify_action(run, call.id, call.name, call.arguments, spec, when="rewrite")
+    if _state(run).settings.emit_events != "none":
         await run.emit("harness-classifier.reclassified", call_id=call.id, tool=call.name,
                        category=result["category"], risk=result["risk"], rule=result["rule"],
                        deny=result["deny"])
@@ -209,7 +308,7 @@ async def _recheck(call: ToolCallBlock, spec: ToolSpec, run: Any,
 @hookimpl
 def loom_tool_finished(call: ToolCallBlock, result: ToolResultBlock, run: Any) -> Awaitable[None] | None:
     """Remember tool output that tries to switch the mode or get actions approved."""
-    if result.is_error or not settings_of(run).scan_tool_output:
+    if result.is_error or not _state(run).settings.scan_tool_output:
         return None
     excerpt = find_injection(result.content)
     if excerpt is None:

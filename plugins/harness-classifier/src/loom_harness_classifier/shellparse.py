@@ -231,8 +231,8 @@ def parse_plain(command: str) -> Parsed | None:
     is the full parser's whenever it is not None).
     """
     if SPECIAL.search(command) is None:  # no quotes, no separators: words split on whitespace
-        words = command.split()
-        return Parsed([[SimpleCommand(words)]], [], 0, (" ".join(words),)) if words else Parsed([], [], 0)
+        split = command.split()
+        return Parsed([[SimpleCommand(split)]], [], 0, (" ".join(split),)) if split else Parsed([], [], 0)
     pipelines: list[list[SimpleCommand]] = []
     pipeline: list[SimpleCommand] = []
     words: list[str] = []
