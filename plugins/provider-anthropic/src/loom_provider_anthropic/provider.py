@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from types import EllipsisType
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Unpack
 
 import anthropic
 from loom.errors import ProviderError
 from loom.messages import ContentBlock, Message, TextBlock, ThinkingBlock
 from loom.requests import ModelRequest, ModelResponse, StreamDelta
-from loom_provider_common.clients import ClientPerLoop
+from loom_provider_common.provider import ProviderOptions, SDKProvider
 
 from loom_provider_anthropic.errors import classify_error
 from loom_provider_anthropic.mapping import (
@@ -22,13 +21,13 @@ from loom_provider_anthropic.mapping import (
     tool_call,
     usage_from,
 )
-from loom_provider_anthropic.pricing import ModelPrice, context_window_for, price_for, with_cost
+from loom_provider_anthropic.pricing import TABLE
 from loom_provider_anthropic.settings import DEFAULT_MODEL, AnthropicSettings
 
 OnDelta = Callable[[StreamDelta], Awaitable[None]]
 
 
-class AnthropicProvider:
+class AnthropicProvider(SDKProvider[anthropic.AsyncAnthropic, AnthropicSettings]):
     """Calls the Anthropic Messages API (JSON or SSE streaming).
 
     ``api_key=None`` (or ``...``) and ``base_url=None`` leave them to the SDK,
@@ -37,63 +36,30 @@ class AnthropicProvider:
     the retry plugin's job). ``prices`` overrides the default price table
     (model → :class:`ModelPrice` or a dict of its fields). Every SDK error is
     raised as a typed :class:`~loom.errors.ProviderError`; cancelling the
-    awaiting task aborts the HTTP request.
+    awaiting task aborts the HTTP request. The other keywords
+    (:class:`~loom_provider_common.provider.ProviderOptions`) are those of
+    :class:`~loom_provider_common.provider.SDKProvider`.
     """
 
-    def __init__(
-        self,
-        *,
-        api_key: str | EllipsisType | None = None,
-        model: str = DEFAULT_MODEL,
-        base_url: str | None = None,
-        timeout: float = 600.0,
-        max_retries: int = 0,
-        prices: Mapping[str, ModelPrice | Mapping[str, float]] | None = None,
-        context_window: int | None = None,
-        prompt_caching: bool = True,
-        thinking: str | int | None = None,
-        name: str = PROVIDER,
-    ) -> None:
-        self.name = name
-        self.model = model
-        self.api_key = None if api_key is Ellipsis else api_key
-        self.base_url = base_url
-        self.timeout = timeout
-        self.max_retries = max_retries
-        self.prices = {k: ModelPrice.model_validate(v) for k, v in (prices or {}).items()}
+    settings_type = AnthropicSettings
+    price_table = TABLE
+    default_model = DEFAULT_MODEL
+    default_name = PROVIDER
+
+    def __init__(self, *, prompt_caching: bool = True, thinking: str | int | None = None,
+                 **options: Unpack[ProviderOptions]) -> None:
+        super().__init__(**options)
         self.prompt_caching = prompt_caching
         self.thinking = thinking
-        self._context_window = context_window
-        self._clients = ClientPerLoop(self._new_client, lambda c: c.close())
-
-    @classmethod
-    def from_settings(cls, settings: AnthropicSettings | None = None) -> AnthropicProvider:
-        """Build from validated ``[settings.anthropic]``."""
-        return cls(**(settings or AnthropicSettings()).model_dump())
 
     def __repr__(self) -> str:
         return f"<AnthropicProvider model={self.model!r}>"
 
-    @property
-    def context_window(self) -> int:
-        """The model's context window in tokens."""
-        return self._context_window or context_window_for(self.model)
-
     def _new_client(self) -> anthropic.AsyncAnthropic:
-        options: dict[str, Any] = {"timeout": self.timeout, "max_retries": self.max_retries}
-        if self.api_key is not None:
-            options["api_key"] = self.api_key
-        if self.base_url is not None:
-            options["base_url"] = self.base_url
-        return anthropic.AsyncAnthropic(**options)
+        return anthropic.AsyncAnthropic(**self._client_options())
 
-    def client(self) -> anthropic.AsyncAnthropic:
-        """The SDK client for the running event loop (one per loop)."""
-        return self._clients.get()
-
-    async def aclose(self) -> None:
-        """Close the HTTP connections of the current event loop's client."""
-        await self._clients.aclose()
+    def _close_client(self, client: anthropic.AsyncAnthropic) -> Awaitable[None]:
+        return client.close()
 
     async def complete(self, request: ModelRequest, *,
                        on_delta: OnDelta | None = None) -> ModelResponse:
@@ -117,8 +83,7 @@ class AnthropicProvider:
             if typed is None or typed is exc:
                 raise
             raise typed from exc
-        usage = with_cost(response.usage, price_for(response.model or model, model,
-                                                       overrides=self.prices))
+        usage = self._with_cost(response.usage, response.model or model, model)
         return response.model_copy(update={"usage": usage})
 
     def _response(self, message: Any) -> ModelResponse:

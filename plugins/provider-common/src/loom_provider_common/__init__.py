@@ -4,7 +4,10 @@
   (default prices and context windows by model-name prefix, user overrides
   first) and :func:`with_cost`;
 - :mod:`.retry` — what an HTTP error says about trying again:
-  :func:`retry_after_seconds`, :func:`retryable_status`, :func:`should_retry`.
+  :func:`retry_after_seconds`, :func:`retryable_status`, :func:`should_retry`;
+- :mod:`.provider` — :class:`~.provider.SDKProvider`, the base class of a
+  provider built on an SDK client (options, settings, per-loop clients);
+- :mod:`.clients` — :class:`~.clients.ClientPerLoop`, one SDK client per event loop.
 
 This is a library for provider plugins, not a plugin: it registers no hooks
 and has no entry point. It imports no provider SDK.

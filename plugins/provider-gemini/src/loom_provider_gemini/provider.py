@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Mapping
-from types import EllipsisType
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Unpack
 
 import httpx2
 from google import genai
@@ -13,17 +12,17 @@ from google.genai import types
 from loom.errors import ProviderError
 from loom.messages import Message
 from loom.requests import ModelRequest, ModelResponse, StreamDelta, Usage
-from loom_provider_common.clients import ClientPerLoop
+from loom_provider_common.provider import ProviderOptions, SDKProvider
 
 from loom_provider_gemini.errors import classify_error
 from loom_provider_gemini.mapping import PROVIDER, PartsAssembler, build_config, stop_reason, usage_from
-from loom_provider_gemini.pricing import ModelPrice, context_window_for, price_for, with_cost
+from loom_provider_gemini.pricing import TABLE
 from loom_provider_gemini.settings import DEFAULT_MODEL, GeminiSettings
 
 OnDelta = Callable[[StreamDelta], Awaitable[None]]
 
 
-class GeminiProvider:
+class GeminiProvider(SDKProvider[genai.Client, GeminiSettings]):
     """Calls the Gemini Developer API (``generateContent``, streamed or not).
 
     ``api_key=None`` (or ``...``) reads ``GOOGLE_API_KEY`` / ``GEMINI_API_KEY``;
@@ -36,44 +35,19 @@ class GeminiProvider:
     aborts the HTTP request.
     """
 
-    def __init__(
-        self,
-        *,
-        api_key: str | EllipsisType | None = None,
-        model: str = DEFAULT_MODEL,
-        base_url: str | None = None,
-        timeout: float = 600.0,
-        max_retries: int = 0,
-        prices: Mapping[str, ModelPrice | Mapping[str, float]] | None = None,
-        context_window: int | None = None,
-        thinking_budget: int | None = None,
-        include_thoughts: bool = False,
-        name: str = PROVIDER,
-    ) -> None:
-        self.name = name
-        self.model = model
-        self.api_key = None if api_key is Ellipsis else api_key
-        self.base_url = base_url
-        self.timeout = timeout
-        self.max_retries = max_retries
-        self.prices = {k: ModelPrice.model_validate(v) for k, v in (prices or {}).items()}
+    settings_type = GeminiSettings
+    price_table = TABLE
+    default_model = DEFAULT_MODEL
+    default_name = PROVIDER
+
+    def __init__(self, *, thinking_budget: int | None = None, include_thoughts: bool = False,
+                 **options: Unpack[ProviderOptions]) -> None:
+        super().__init__(**options)
         self.thinking_budget = thinking_budget
         self.include_thoughts = include_thoughts
-        self._context_window = context_window
-        self._clients = ClientPerLoop(self._new_client, lambda c: c.aio.aclose())
-
-    @classmethod
-    def from_settings(cls, settings: GeminiSettings | None = None) -> GeminiProvider:
-        """Build from validated ``[settings.gemini]``."""
-        return cls(**(settings or GeminiSettings()).model_dump())
 
     def __repr__(self) -> str:
         return f"<GeminiProvider model={self.model!r}>"
-
-    @property
-    def context_window(self) -> int:
-        """The model's context window in tokens."""
-        return self._context_window or context_window_for(self.model)
 
     def _new_client(self) -> genai.Client:
         retry = (types.HttpRetryOptions(attempts=self.max_retries + 1)
@@ -90,13 +64,8 @@ class GeminiProvider:
                 f"{self.name}: {exc} (pass api_key, set [settings.{self.name}] api_key, "
                 "or set GEMINI_API_KEY)", provider=self.name) from None
 
-    def client(self) -> genai.Client:
-        """The SDK client for the running event loop (one per loop)."""
-        return self._clients.get()
-
-    async def aclose(self) -> None:
-        """Close the HTTP connections of the current event loop's client."""
-        await self._clients.aclose()
+    def _close_client(self, client: genai.Client) -> Awaitable[None]:
+        return client.aio.aclose()
 
     async def complete(self, request: ModelRequest, *,
                        on_delta: OnDelta | None = None) -> ModelResponse:
@@ -126,7 +95,7 @@ class GeminiProvider:
         return ModelResponse(
             message=Message(role="assistant", content=blocks, meta={"provider": PROVIDER}),
             stop_reason=stop_reason(finish, assembler.calls > 0),
-            usage=with_cost(usage, price_for(served, model, overrides=self.prices)),
+            usage=self._with_cost(usage, served, model),
             model=served, provider=self.name)
 
     def _take(self, response: types.GenerateContentResponse, assembler: PartsAssembler

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import EllipsisType
-from typing import Any, Literal
+from collections.abc import Awaitable
+from typing import Literal, Unpack
 
 import openai
 from loom.errors import ProviderError
 from loom.messages import ContentBlock
 from loom.requests import ModelRequest, ModelResponse, StopReason, Usage
-from loom_provider_common.clients import ClientPerLoop
+from loom_provider_common.provider import ProviderOptions, SDKProvider
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.responses import Response, ResponseStreamEvent
 
 from loom_provider_openai import chat, responses, wire
 from loom_provider_openai.chat import OnDelta, assistant
 from loom_provider_openai.errors import classify_error
-from loom_provider_openai.pricing import ModelPrice, context_window_for, price_for, with_cost
+from loom_provider_openai.pricing import TABLE
 from loom_provider_openai.settings import DEFAULT_MODEL, OpenAISettings
 
 Api = Literal["chat", "responses"]
@@ -26,7 +25,7 @@ Api = Literal["chat", "responses"]
 _BEARER: openai.RequestOptions = {"security": {"bearer_auth": True}}
 
 
-class OpenAIProvider:
+class OpenAIProvider(SDKProvider[openai.AsyncOpenAI, OpenAISettings]):
     """Calls OpenAI's Chat Completions (``api="chat"``) or Responses API.
 
     ``base_url`` points it at any OpenAI-compatible server (vLLM, llama.cpp,
@@ -39,64 +38,34 @@ class OpenAIProvider:
     awaiting task aborts the HTTP request.
     """
 
+    settings_type = OpenAISettings
+    price_table = TABLE
+    default_model = DEFAULT_MODEL
+    default_name = "openai"
+
     def __init__(
         self,
         *,
-        api_key: str | EllipsisType | None = None,
-        model: str = DEFAULT_MODEL,
-        base_url: str | None = None,
-        timeout: float = 600.0,
-        max_retries: int = 0,
-        prices: Mapping[str, ModelPrice | Mapping[str, float]] | None = None,
         api: Api = "chat",
-        context_window: int | None = None,
         max_tokens_param: Literal["max_completion_tokens", "max_tokens"] | None = None,
-        name: str = "openai",
+        **options: Unpack[ProviderOptions],
     ) -> None:
         if api not in ("chat", "responses"):
             raise ValueError(f"api must be 'chat' or 'responses', not {api!r}")
-        self.name = name
-        self.model = model
+        super().__init__(**options)
         self.api: Api = api
-        self.api_key = None if api_key is Ellipsis else api_key
-        self.base_url = base_url
-        self.timeout = timeout
-        self.max_retries = max_retries
-        self.prices = {k: ModelPrice.model_validate(v) for k, v in (prices or {}).items()}
         self.max_tokens_param = max_tokens_param or (
-            "max_tokens" if base_url else "max_completion_tokens")
-        self._context_window = context_window
-        self._clients = ClientPerLoop(self._new_client, lambda c: c.close())
+            "max_tokens" if self.base_url else "max_completion_tokens")
         self._bodies = wire.RequestBodies()
-
-    @classmethod
-    def from_settings(cls, settings: OpenAISettings | None = None) -> OpenAIProvider:
-        """Build from validated ``[settings.openai]``."""
-        return cls(**(settings or OpenAISettings()).model_dump())
 
     def __repr__(self) -> str:
         return f"<OpenAIProvider api={self.api!r} model={self.model!r}>"
 
-    @property
-    def context_window(self) -> int:
-        """The model's context window in tokens."""
-        return self._context_window or context_window_for(self.model)
-
     def _new_client(self) -> openai.AsyncOpenAI:
-        options: dict[str, Any] = {"timeout": self.timeout, "max_retries": self.max_retries}
-        if self.api_key is not None:
-            options["api_key"] = self.api_key
-        if self.base_url is not None:
-            options["base_url"] = self.base_url
-        return openai.AsyncOpenAI(**options)
+        return openai.AsyncOpenAI(**self._client_options())
 
-    def client(self) -> openai.AsyncOpenAI:
-        """The SDK client for the running event loop (one per loop)."""
-        return self._clients.get()
-
-    async def aclose(self) -> None:
-        """Close the HTTP connections of the current event loop's client."""
-        await self._clients.aclose()
+    def _close_client(self, client: openai.AsyncOpenAI) -> Awaitable[None]:
+        return client.close()
 
     async def complete(self, request: ModelRequest, *,
                        on_delta: OnDelta | None = None) -> ModelResponse:
@@ -115,7 +84,7 @@ class OpenAIProvider:
         served = served or model
         return ModelResponse(
             message=assistant(blocks, self.name, self.api), stop_reason=stop,
-            usage=with_cost(usage, price_for(served, model, overrides=self.prices)),
+            usage=self._with_cost(usage, served, model),
             model=served, provider=self.name)
 
     async def _chat(self, request: ModelRequest, model: str, on_delta: OnDelta | None
