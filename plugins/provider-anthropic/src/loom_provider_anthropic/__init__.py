@@ -8,11 +8,10 @@ built or one of its errors is classified.
 
 from __future__ import annotations
 
-import sys
-
 from loom.errors import ProviderError
 from loom.hookspecs import hookimpl
 from loom.records import ProviderRecord
+from loom_provider_common.plugin import SDKPlugin
 
 from loom_provider_anthropic.settings import AnthropicSettings
 
@@ -20,18 +19,16 @@ __all__ = ["AnthropicSettings", "loom_classify_error", "loom_register_providers"
 
 NAME = "anthropic"
 
+PLUGIN = SDKPlugin(
+    NAME, "loom_provider_anthropic.provider:AnthropicProvider", AnthropicSettings,
+    "Anthropic Messages API (official anthropic SDK)",
+    sdk_error="anthropic:AnthropicError", classify="loom_provider_anthropic.errors:classify_error")
+
 
 @hookimpl
 def loom_register_providers() -> list[ProviderRecord]:
     """Register the ``anthropic`` provider, configured by ``[settings.anthropic]``."""
-    return [ProviderRecord(
-        name=NAME,
-        factory="loom_provider_anthropic.provider:AnthropicProvider.from_settings",
-        class_name="AnthropicProvider",
-        cls="loom_provider_anthropic.provider:AnthropicProvider",
-        settings=AnthropicSettings,
-        description="Anthropic Messages API (official anthropic SDK)",
-    )]
+    return PLUGIN.records()
 
 
 @hookimpl
@@ -40,12 +37,4 @@ def loom_classify_error(error: BaseException, provider: str) -> ProviderError | 
 
     Returns None for errors that are neither, so other plugins may classify them.
     """
-    if "anthropic" not in sys.modules:
-        return None
-    import anthropic
-
-    if not isinstance(error, anthropic.AnthropicError) and provider != NAME:
-        return None
-    from loom_provider_anthropic.errors import classify_error
-
-    return classify_error(error, provider or NAME)
+    return PLUGIN.classify_error(error, provider)

@@ -8,11 +8,10 @@ one of its errors is classified.
 
 from __future__ import annotations
 
-import sys
-
 from loom.errors import ProviderError
 from loom.hookspecs import hookimpl
 from loom.records import ProviderRecord
+from loom_provider_common.plugin import SDKPlugin
 
 from loom_provider_gemini.settings import GeminiSettings
 
@@ -20,18 +19,16 @@ __all__ = ["GeminiSettings", "loom_classify_error", "loom_register_providers"]
 
 NAME = "gemini"
 
+PLUGIN = SDKPlugin(
+    NAME, "loom_provider_gemini.provider:GeminiProvider", GeminiSettings,
+    "Google Gemini API (official google-genai SDK)",
+    sdk_error="google.genai.errors:APIError", classify="loom_provider_gemini.errors:classify_error")
+
 
 @hookimpl
 def loom_register_providers() -> list[ProviderRecord]:
     """Register the ``gemini`` provider, configured by ``[settings.gemini]``."""
-    return [ProviderRecord(
-        name=NAME,
-        factory="loom_provider_gemini.provider:GeminiProvider.from_settings",
-        class_name="GeminiProvider",
-        cls="loom_provider_gemini.provider:GeminiProvider",
-        settings=GeminiSettings,
-        description="Google Gemini API (official google-genai SDK)",
-    )]
+    return PLUGIN.records()
 
 
 @hookimpl
@@ -40,12 +37,4 @@ def loom_classify_error(error: BaseException, provider: str) -> ProviderError | 
 
     Returns None for errors that are neither, so other plugins may classify them.
     """
-    if "google.genai" not in sys.modules:
-        return None
-    from google.genai import errors
-
-    if not isinstance(error, errors.APIError) and provider != NAME:
-        return None
-    from loom_provider_gemini.errors import classify_error
-
-    return classify_error(error, provider or NAME)
+    return PLUGIN.classify_error(error, provider)

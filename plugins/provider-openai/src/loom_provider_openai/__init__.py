@@ -9,11 +9,10 @@ classified.
 
 from __future__ import annotations
 
-import sys
-
 from loom.errors import ProviderError
 from loom.hookspecs import hookimpl
 from loom.records import ProviderRecord
+from loom_provider_common.plugin import SDKPlugin
 
 from loom_provider_openai.settings import OpenAISettings
 
@@ -21,18 +20,16 @@ __all__ = ["OpenAISettings", "loom_classify_error", "loom_register_providers"]
 
 NAME = "openai"
 
+PLUGIN = SDKPlugin(
+    NAME, "loom_provider_openai.provider:OpenAIProvider", OpenAISettings,
+    "OpenAI Chat Completions / Responses API and OpenAI-compatible servers",
+    sdk_error="openai:OpenAIError", classify="loom_provider_openai.errors:classify_error")
+
 
 @hookimpl
 def loom_register_providers() -> list[ProviderRecord]:
     """Register the ``openai`` provider, configured by ``[settings.openai]``."""
-    return [ProviderRecord(
-        name=NAME,
-        factory="loom_provider_openai.provider:OpenAIProvider.from_settings",
-        class_name="OpenAIProvider",
-        cls="loom_provider_openai.provider:OpenAIProvider",
-        settings=OpenAISettings,
-        description="OpenAI Chat Completions / Responses API and OpenAI-compatible servers",
-    )]
+    return PLUGIN.records()
 
 
 @hookimpl
@@ -41,12 +38,4 @@ def loom_classify_error(error: BaseException, provider: str) -> ProviderError | 
 
     Returns None for errors that are neither, so other plugins may classify them.
     """
-    if "openai" not in sys.modules:
-        return None
-    import openai
-
-    if not isinstance(error, openai.OpenAIError) and provider != NAME:
-        return None
-    from loom_provider_openai.errors import classify_error
-
-    return classify_error(error, provider or NAME)
+    return PLUGIN.classify_error(error, provider)
