@@ -23,7 +23,7 @@ PLUGIN = SDKPlugin("example", "example_pkg.provider:ExampleProvider", Settings, 
 
 
 def test_the_record_names_the_class_and_its_factory_without_importing_them() -> None:
-    [record] = PLUGIN.records()
+    [record] = PLUGIN.loom_register_providers()
     assert (record.name, record.class_name, record.cls, record.factory) == (
         "example", "ExampleProvider", "example_pkg.provider:ExampleProvider",
         "example_pkg.provider:ExampleProvider.from_settings")
@@ -31,19 +31,19 @@ def test_the_record_names_the_class_and_its_factory_without_importing_them() -> 
 
 
 def test_sdk_errors_are_classified_for_any_provider_name() -> None:
-    typed = PLUGIN.classify_error(json.JSONDecodeError("bad", "{", 0), "")
+    typed = PLUGIN.loom_classify_error(json.JSONDecodeError("bad", "{", 0), "")
     assert isinstance(typed, ProviderError) and typed.provider == "example"
-    typed = PLUGIN.classify_error(json.JSONDecodeError("bad", "{", 0), "other")
+    typed = PLUGIN.loom_classify_error(json.JSONDecodeError("bad", "{", 0), "other")
     assert typed is not None and typed.provider == "other"
 
 
 def test_other_errors_only_for_this_provider() -> None:
-    assert PLUGIN.classify_error(OSError("reset"), "other") is None
-    typed = PLUGIN.classify_error(OSError("reset"), "example")
+    assert PLUGIN.loom_classify_error(OSError("reset"), "other") is None
+    typed = PLUGIN.loom_classify_error(OSError("reset"), "example")
     assert typed is not None and "reset" in str(typed)
 
 
 def test_nothing_is_classified_while_the_sdk_is_not_imported() -> None:
     absent = SDKPlugin("example", "example_pkg.provider:ExampleProvider", Settings, "An example",
                        sdk_error="loom_absent_sdk_module:Error", classify=f"{__name__}:classify")
-    assert absent.classify_error(OSError("reset"), "example") is None
+    assert absent.loom_classify_error(OSError("reset"), "example") is None

@@ -1,10 +1,15 @@
 """What a provider plugin's entry-point module registers, without importing its SDK.
 
-A provider plugin describes itself once as an :class:`SDKPlugin` and its two
-hook implementations answer from it: :meth:`SDKPlugin.records` for
-``loom_register_providers`` and :meth:`SDKPlugin.classify_error` for
-``loom_classify_error``. Everything that would import the SDK is named by an
-import string (``"package.module:attribute"``) and imported only when needed.
+A provider plugin describes itself once as an :class:`SDKPlugin` and binds
+its hook implementations, in its entry-point module::
+
+    PLUGIN = SDKPlugin(NAME, "my_pkg.provider:MyProvider", MySettings, "My API",
+                       sdk_error="my_sdk:MyError", classify="my_pkg.errors:classify_error")
+    loom_register_providers = PLUGIN.loom_register_providers
+    loom_classify_error = PLUGIN.loom_classify_error
+
+Everything that would import the SDK is named by an import string
+(``"package.module:attribute"``) and imported only when needed.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from loom.errors import ProviderError
+from loom.hookspecs import hookimpl
 from loom.records import ProviderRecord
 from pydantic import BaseModel
 
@@ -42,8 +48,10 @@ class SDKPlugin:
     sdk_error: str
     classify: str
 
-    def records(self) -> list[ProviderRecord]:
-        """The provider record, exported by :mod:`loom.providers` under the class's name."""
+    @hookimpl
+    def loom_register_providers(self) -> list[ProviderRecord]:
+        """Register the provider, configured by ``[settings.<name>]``; :mod:`loom.providers`
+        exports its class under the class's name."""
         return [ProviderRecord(
             name=self.name,
             factory=f"{self.provider}.from_settings",
@@ -53,7 +61,8 @@ class SDKPlugin:
             description=self.description,
         )]
 
-    def classify_error(self, error: BaseException, provider: str) -> ProviderError | None:
+    @hookimpl
+    def loom_classify_error(self, error: BaseException, provider: str) -> ProviderError | None:
         """Type an exception from the SDK (or, for this provider, its transport).
 
         None when the SDK was never imported, and for errors that are neither,

@@ -8,9 +8,6 @@ one of its errors is classified.
 
 from __future__ import annotations
 
-from loom.errors import ProviderError
-from loom.hookspecs import hookimpl
-from loom.records import ProviderRecord
 from loom_provider_common.plugin import SDKPlugin
 
 from loom_provider_gemini.settings import GeminiSettings
@@ -19,22 +16,12 @@ __all__ = ["GeminiSettings", "loom_classify_error", "loom_register_providers"]
 
 NAME = "gemini"
 
+#: The ``gemini`` provider record, configured by ``[settings.gemini]``, and the
+#: classification of the SDK's errors: the two hook implementations below.
 PLUGIN = SDKPlugin(
     NAME, "loom_provider_gemini.provider:GeminiProvider", GeminiSettings,
     "Google Gemini API (official google-genai SDK)",
     sdk_error="google.genai.errors:APIError", classify="loom_provider_gemini.errors:classify_error")
 
-
-@hookimpl
-def loom_register_providers() -> list[ProviderRecord]:
-    """Register the ``gemini`` provider, configured by ``[settings.gemini]``."""
-    return PLUGIN.records()
-
-
-@hookimpl
-def loom_classify_error(error: BaseException, provider: str) -> ProviderError | None:
-    """Type an exception from google-genai (or, for this provider, its transport).
-
-    Returns None for errors that are neither, so other plugins may classify them.
-    """
-    return PLUGIN.classify_error(error, provider)
+loom_register_providers = PLUGIN.loom_register_providers
+loom_classify_error = PLUGIN.loom_classify_error

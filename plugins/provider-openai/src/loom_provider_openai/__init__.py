@@ -9,9 +9,6 @@ classified.
 
 from __future__ import annotations
 
-from loom.errors import ProviderError
-from loom.hookspecs import hookimpl
-from loom.records import ProviderRecord
 from loom_provider_common.plugin import SDKPlugin
 
 from loom_provider_openai.settings import OpenAISettings
@@ -20,22 +17,12 @@ __all__ = ["OpenAISettings", "loom_classify_error", "loom_register_providers"]
 
 NAME = "openai"
 
+#: The ``openai`` provider record, configured by ``[settings.openai]``, and the
+#: classification of the SDK's errors: the two hook implementations below.
 PLUGIN = SDKPlugin(
     NAME, "loom_provider_openai.provider:OpenAIProvider", OpenAISettings,
     "OpenAI Chat Completions / Responses API and OpenAI-compatible servers",
     sdk_error="openai:OpenAIError", classify="loom_provider_openai.errors:classify_error")
 
-
-@hookimpl
-def loom_register_providers() -> list[ProviderRecord]:
-    """Register the ``openai`` provider, configured by ``[settings.openai]``."""
-    return PLUGIN.records()
-
-
-@hookimpl
-def loom_classify_error(error: BaseException, provider: str) -> ProviderError | None:
-    """Type an exception from the OpenAI SDK (or, for this provider, its transport).
-
-    Returns None for errors that are neither, so other plugins may classify them.
-    """
-    return PLUGIN.classify_error(error, provider)
+loom_register_providers = PLUGIN.loom_register_providers
+loom_classify_error = PLUGIN.loom_classify_error
