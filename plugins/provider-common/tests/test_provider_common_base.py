@@ -1,4 +1,4 @@
-"""SDKProvider: the options, settings, context window, cost and clients a provider inherits."""
+"""SDKProvider: the options, settings, context window, cost, clients and error typing a provider inherits."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Unpack
 
+import pytest
+from loom.errors import ProviderError
 from loom.requests import Usage
 from loom_provider_common import ModelPrice, PriceTable
 from loom_provider_common.provider import ProviderOptions, SDKProvider
@@ -105,3 +107,22 @@ def test_one_client_per_loop_closed_by_aclose() -> None:
 
     first, second = asyncio.run(use()), asyncio.run(use())
     assert first is not second and first.closed and second.closed
+
+
+def classify(error: BaseException, provider: str) -> ProviderError | None:
+    if isinstance(error, ConnectionError):
+        return ProviderError(f"{provider}: {error}", provider=provider, retryable=True)
+    return error if isinstance(error, ProviderError) else None
+
+
+def test_errors_from_the_block_are_raised_typed() -> None:
+    provider = ExampleProvider(name="ex")
+    with pytest.raises(ProviderError) as raised, provider._typed_errors(classify):
+        raise ConnectionError("reset")
+    assert raised.value.provider == "ex" and isinstance(raised.value.__cause__, ConnectionError)
+    already = ProviderError("typed", provider="ex")
+    with pytest.raises(ProviderError) as raised, provider._typed_errors(classify):
+        raise already
+    assert raised.value is already and raised.value.__cause__ is None
+    with pytest.raises(KeyError), provider._typed_errors(classify):
+        raise KeyError("not an SDK error")

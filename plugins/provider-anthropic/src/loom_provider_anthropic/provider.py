@@ -72,17 +72,12 @@ class AnthropicProvider(SDKProvider[anthropic.AsyncAnthropic, AnthropicSettings]
                 "the profile's max_tokens_per_call", provider=self.name)
         params = build_params(request, model=model, caching=self.prompt_caching,
                               thinking=self.thinking)
-        try:
+        with self._typed_errors(classify_error):
             if request.stream:
                 response = await self._stream(params, on_delta)
             else:
                 message = await self.client().messages.create(**params)
                 response = self._response(message)
-        except Exception as exc:
-            typed = classify_error(exc, self.name)
-            if typed is None or typed is exc:
-                raise
-            raise typed from exc
         usage = self._with_cost(response.usage, response.model or model, model)
         return response.model_copy(update={"usage": usage})
 

@@ -13,10 +13,12 @@ This module imports no provider SDK.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from types import EllipsisType
 from typing import Any, ClassVar, Generic, Self, TypedDict, TypeVar
 
+from loom.errors import ProviderError
 from loom.requests import Usage
 from pydantic import BaseModel
 
@@ -120,6 +122,19 @@ class SDKProvider(ABC, Generic[C, S]):
     async def aclose(self) -> None:
         """Close the HTTP connections of the current event loop's client."""
         await self._clients.aclose()
+
+    @contextmanager
+    def _typed_errors(self, classify: Callable[[BaseException, str], ProviderError | None]
+                      ) -> Iterator[None]:
+        """Raise an exception from the block as the :class:`~loom.errors.ProviderError`
+        ``classify`` makes of it (chained to it); unchanged when it makes none."""
+        try:
+            yield
+        except Exception as exc:
+            typed = classify(exc, self.name)
+            if typed is None or typed is exc:
+                raise
+            raise typed from exc
 
     def _with_cost(self, usage: Usage, *models: str) -> Usage:
         """``usage`` with its cost, priced as the first of ``models`` that has a price

@@ -75,7 +75,7 @@ class GeminiProvider(SDKProvider[genai.Client, GeminiSettings]):
                                         include_thoughts=self.include_thoughts)
         models = self.client().aio.models
         assembler = PartsAssembler()
-        try:
+        with self._typed_errors(classify_error):
             if request.stream:
                 finish, usage, served = await self._stream(
                     await models.generate_content_stream(model=model, contents=contents,
@@ -85,11 +85,6 @@ class GeminiProvider(SDKProvider[genai.Client, GeminiSettings]):
                 response = await models.generate_content(model=model, contents=contents,
                                                          config=config)
                 finish, usage, served = self._take(response, assembler)
-        except Exception as exc:
-            typed = classify_error(exc, self.name)
-            if typed is None or typed is exc:
-                raise
-            raise typed from exc
         served = served or model
         blocks = assembler.content()
         return ModelResponse(

@@ -71,16 +71,11 @@ class OpenAIProvider(SDKProvider[openai.AsyncOpenAI, OpenAISettings]):
                        on_delta: OnDelta | None = None) -> ModelResponse:
         """Answer one neutral request; stream (calling ``on_delta``) when ``request.stream``."""
         model = request.model or self.model
-        try:
+        with self._typed_errors(classify_error):
             if self.api == "responses":
                 blocks, stop, usage, served = await self._responses(request, model, on_delta)
             else:
                 blocks, stop, usage, served = await self._chat(request, model, on_delta)
-        except Exception as exc:
-            typed = classify_error(exc, self.name)
-            if typed is None or typed is exc:
-                raise
-            raise typed from exc
         served = served or model
         return ModelResponse(
             message=assistant(blocks, self.name, self.api), stop_reason=stop,
