@@ -3,8 +3,6 @@ structured output, settings; through the SDK against the local server."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -16,39 +14,20 @@ from loom.messages import Message, TextBlock, ThinkingBlock, ToolCallBlock, Tool
 from loom.profile import AgentProfile
 from loom.records import ToolRecord
 from loom.requests import ModelRequest, StreamDelta
-from loom.testing import no_real_providers
 from loom.tools import tool
 from loom_provider_anthropic.provider import AnthropicProvider
+from loom_provider_common.testing import local_connections_only, made_for_a_test, serve_locally
 from loom_wire_servers import AnthropicServer, Fault, Reply, ToolCall, Usage
 
 SIG = "c2lnbmF0dXJlLW9uZQ=="
 
 
-@pytest.fixture(autouse=True)
-def _local_only() -> Iterator[None]:
-    with no_real_providers():
-        yield
+_local_only = pytest.fixture(local_connections_only, autouse=True, name="_local_only")
+made = pytest.fixture(made_for_a_test, name="made")
 
 
-@pytest.fixture
-async def made() -> AsyncIterator[list[Any]]:
-    """Servers and providers a test made; stopped and closed after it."""
-    things: list[Any] = []
-    yield things
-    for thing in things:
-        if isinstance(thing, AnthropicProvider):
-            await thing.aclose()
-        else:
-            await asyncio.to_thread(thing.stop)
-
-
-async def serve(made: list[Any], *items: Any, **provider_options: Any
-                ) -> tuple[AnthropicServer, AnthropicProvider]:
-    server = AnthropicServer(script=list(items))
-    await asyncio.to_thread(server.start)
-    provider = AnthropicProvider(api_key="test", base_url=server.base_url, **provider_options)
-    made.extend([server, provider])
-    return server, provider
+async def serve(made: list[Any], *items: Any, **options: Any) -> tuple[AnthropicServer, AnthropicProvider]:
+    return await serve_locally(made, AnthropicServer(script=list(items)), AnthropicProvider, **options)
 
 
 @tool

@@ -3,9 +3,7 @@ come without one, function responses, structured output, retry delays."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -13,7 +11,7 @@ from google.genai import types
 from loom.errors import ProviderError
 from loom.messages import Message, TextBlock, ThinkingBlock, ToolCallBlock, ToolResultBlock
 from loom.requests import ModelRequest, ToolSpec
-from loom.testing import no_real_providers
+from loom_provider_common.testing import local_connections_only, made_for_a_test, serve_locally
 from loom_provider_gemini.errors import _retry_delay
 from loom_provider_gemini.mapping import PartsAssembler, convert_contents
 from loom_provider_gemini.provider import GeminiProvider
@@ -22,30 +20,12 @@ from loom_wire_servers import Fault, GeminiServer, Reply, ToolCall
 SIG = base64.b64encode(b"gemini-thought-signature").decode()
 
 
-@pytest.fixture(autouse=True)
-def _local_only() -> Iterator[None]:
-    with no_real_providers():
-        yield
-
-
-@pytest.fixture
-async def made() -> AsyncIterator[list[Any]]:
-    """Servers and providers a test made; stopped and closed after it."""
-    things: list[Any] = []
-    yield things
-    for thing in things:
-        if isinstance(thing, GeminiProvider):
-            await thing.aclose()
-        else:
-            await asyncio.to_thread(thing.stop)
+_local_only = pytest.fixture(local_connections_only, autouse=True, name="_local_only")
+made = pytest.fixture(made_for_a_test, name="made")
 
 
 async def serve(made: list[Any], *items: Any, **options: Any) -> tuple[GeminiServer, GeminiProvider]:
-    server = GeminiServer(script=list(items))
-    await asyncio.to_thread(server.start)
-    provider = GeminiProvider(api_key="test", base_url=server.base_url, **options)
-    made.extend([server, provider])
-    return server, provider
+    return await serve_locally(made, GeminiServer(script=list(items)), GeminiProvider, **options)
 
 
 def ask(*messages: Message, **fields: Any) -> ModelRequest:

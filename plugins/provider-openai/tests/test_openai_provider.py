@@ -3,16 +3,14 @@ streaming usage, OpenAI-compatible servers; through the SDK against the local se
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 from loom.errors import ProviderError
 from loom.messages import ImageBlock, Message, TextBlock, ThinkingBlock, ToolCallBlock, ToolResultBlock
 from loom.requests import ModelRequest, ToolSpec
-from loom.testing import no_real_providers
+from loom_provider_common.testing import local_connections_only, made_for_a_test, serve_locally
 from loom_provider_openai.provider import OpenAIProvider
 from loom_wire_servers import Fault, OpenAIServer, Reply, Usage
 
@@ -20,30 +18,12 @@ SCHEMA = {"title": "City answer", "type": "object", "additionalProperties": Fals
           "properties": {"city": {"type": "string"}}, "required": ["city"]}
 
 
-@pytest.fixture(autouse=True)
-def _local_only() -> Iterator[None]:
-    with no_real_providers():
-        yield
-
-
-@pytest.fixture
-async def made() -> AsyncIterator[list[Any]]:
-    """Servers and providers a test made; stopped and closed after it."""
-    things: list[Any] = []
-    yield things
-    for thing in things:
-        if isinstance(thing, OpenAIProvider):
-            await thing.aclose()
-        else:
-            await asyncio.to_thread(thing.stop)
+_local_only = pytest.fixture(local_connections_only, autouse=True, name="_local_only")
+made = pytest.fixture(made_for_a_test, name="made")
 
 
 async def serve(made: list[Any], *items: Any, **options: Any) -> tuple[OpenAIServer, OpenAIProvider]:
-    server = OpenAIServer(script=list(items))
-    await asyncio.to_thread(server.start)
-    provider = OpenAIProvider(api_key="test", base_url=server.base_url, **options)
-    made.extend([server, provider])
-    return server, provider
+    return await serve_locally(made, OpenAIServer(script=list(items)), OpenAIProvider, **options)
 
 
 def conversation() -> ModelRequest:
