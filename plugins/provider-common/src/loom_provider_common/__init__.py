@@ -6,11 +6,15 @@
 - :mod:`.retry` — what an HTTP error says about trying again:
   :func:`retry_after_seconds`, :func:`retryable_status`, :func:`should_retry`;
 - :mod:`.provider` — :class:`~.provider.SDKProvider`, the base class of a
-  provider built on an SDK client (options, settings, per-loop clients);
-- :mod:`.clients` — :class:`~.clients.ClientPerLoop`, one SDK client per event loop.
+  provider built on an SDK client (options, settings, per-loop clients,
+  context window, cost, typed errors);
+- :mod:`.plugin` — :class:`~.plugin.SDKPlugin`, a provider plugin's record and
+  error classification for its entry-point module, without importing the SDK;
+- :mod:`.clients` — :class:`~.clients.ClientPerLoop`, one SDK client per event loop;
+- :mod:`.testing` — the set-up of provider tests against local servers.
 
-This is a library for provider plugins, not a plugin: it registers no hooks
-and has no entry point. It imports no provider SDK.
+This is a library for provider plugins, not a plugin: it has no entry point
+and registers nothing itself. It imports no provider SDK.
 """
 
 from __future__ import annotations
