@@ -16,6 +16,7 @@ verdicts, the wrap layers). Target: ≤ 100 µs per tool call.
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import json
 import os
@@ -140,6 +141,10 @@ def overhead(workspace: str, unique: bool) -> tuple[dict[str, float], AgentRunti
     for _ in range(3):  # warm-up
         cpu_per_call(with_harness)
         cpu_per_call(without)
+    # Everything alive now (modules, both runtimes) stays out of later collections, so a full
+    # collection of that heap does not land at random in one arm's sample; the same for both arms.
+    gc.collect()
+    gc.freeze()
     samples: dict[str, list[float]] = {"with": [], "without": [], "diff": []}
     for _ in range(RUNS):
         a = cpu_per_call(with_harness)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from loom_harness_classifier.injection import ANCHORS, INJECTION, find_injection
@@ -22,3 +24,8 @@ def test_pre_check_agrees_with_the_pattern(text: str) -> None:
     if INJECTION.search(text) is not None:
         assert any(anchor in text.lower() for anchor in ANCHORS)
         assert find_injection(text) is not None
+
+
+def test_the_spelled_out_pre_check_names_every_anchor() -> None:
+    source = inspect.getsource(find_injection)
+    assert all(f'"{anchor}" in lower' in source for anchor in ANCHORS)

@@ -149,6 +149,9 @@ async def test_a_streamed_call_is_classified_before_the_response_ends_and_judged
 
     assert {k: c["when"] for k, c in whole.state["harness.classification"].items()} == {
         "toolu_a": "response", "toolu_b": "response"}
+    # the watcher is registered only on the runtime whose run streamed: the other pays nothing per event
+    assert loom_harness_classifier.STREAM_WATCHER in streamed.runtime.plugins.infos
+    assert loom_harness_classifier.STREAM_WATCHER not in whole.runtime.plugins.infos
     assert without_when(shared) == without_when(whole.state["harness.classification"])
     assert verdicts(streamed) == verdicts(whole)
     first, second = verdicts(streamed)
@@ -174,6 +177,7 @@ def a_run() -> Run:
     task = harness.runtime.create_session().create_task("x")
     run = Run(task.session, "x")
     run.tools = {"shell": shell}
+    loom_harness_classifier.watch_streams(harness.runtime)
     return run
 
 
@@ -237,3 +241,11 @@ async def test_the_fragments_are_dropped_when_the_response_is_complete() -> None
 
     await loom_harness_classifier.loom_wrap_model_call(ModelRequest(messages=[], stream=True), run, respond)
     assert state.streaming is None
+
+
+def test_the_watcher_is_registered_once() -> None:
+    harness = LoomHarness([], plugins=[loom_harness_classifier])
+    loom_harness_classifier.watch_streams(harness.runtime)
+    loom_harness_classifier.watch_streams(harness.runtime)
+    assert list(harness.runtime.plugins.infos).count(loom_harness_classifier.STREAM_WATCHER) == 1
+    assert harness.runtime.plugins.dispatcher.has_impls("loom_event")

@@ -10,9 +10,14 @@ more: clearly destructive commands and escalation attempts.
 
 Hooks, in the order they act on one call:
 
+- while a response streams (``profile.stream``), the :class:`StreamWatcher`
+  (registered on the runtime by the model-call layer the first time a run
+  asks for a streamed response) sees the ``reason.delta`` fragments of each
+  tool call and classifies the call as soon as its arguments parse;
 - ``loom_wrap_model_call`` (tryfirst, the outermost layer): as soon as a
   model response arrives, its tool calls are classified and cached by call
-  id and arguments — before the Act phase starts;
+  id and arguments — before the Act phase starts (a call classified from
+  its stream with the same arguments is a cache hit);
 - ``loom_veto`` (tryfirst: tier 1 judges first): uses the cached
   classification (or classifies now) and denies clear dangers;
 - ``loom_wrap_tool_call`` (trylast: among the innermost layers): if the
@@ -54,11 +59,13 @@ CLASSIFICATION_KEY = "harness.classification"
 INJECTION_KEY = "harness.injection"
 TIER = "1"
 
-__all__ = ["CLASSIFICATION_KEY", "INJECTION_KEY", "SETTINGS_NAME", "ClassifierSettings",
-           "classify", "classify_action", "loom_event", "loom_register_settings", "loom_tool_finished",
-           "loom_veto", "loom_wrap_model_call", "loom_wrap_tool_call"]
+__all__ = ["CLASSIFICATION_KEY", "INJECTION_KEY", "SETTINGS_NAME", "STREAM_WATCHER", "ClassifierSettings",
+           "StreamWatcher", "classify", "classify_action", "loom_register_settings", "loom_tool_finished",
+           "loom_veto", "loom_wrap_model_call", "loom_wrap_tool_call", "watch_streams"]
 
 
+#: The name under which :class:`StreamWatcher` is registered.
+STREAM_WATCHER = "harness-classifier-stream"
 #: Failed parses of one streamed call's arguments after which tier 1 waits for the whole response.
 MAX_STREAM_ATTEMPTS = 16
 
@@ -142,17 +149,30 @@ def loom_register_settings() -> list[Record]:
                            description="tier 1 of the safety harness: thresholds and switches")]
 
 
-@hookimpl
-def loom_event(event: Event, run: Any) -> None:
-    """While a response streams, classify each tool call as soon as its arguments are complete.
+class StreamWatcher:
+    """Classifies each streamed tool call as soon as its arguments are complete.
 
-    Only ``reason.delta`` events of kind ``tool_call`` are looked at: their
-    fragments are gathered per call id, and when a fragment ends with ``}``
-    the text so far is parsed; once it is a JSON object, the call is
-    classified into the same cache the veto reads (``when: "stream"``).
+    Its ``loom_event`` looks only at ``reason.delta`` events of kind
+    ``tool_call``: their fragments are gathered per call id, and when a
+    fragment ends with ``}`` the text so far is parsed; once it is a JSON
+    object, the call is classified into the same cache the veto reads
+    (``when: "stream"``). Tier 1 registers it on a runtime (as the plugin
+    :data:`STREAM_WATCHER`) the first time one of its runs asks for a
+    streamed response, so runs that never stream pay nothing per event.
     """
-    if event.kind == "reason.delta" and event.data.get("kind") == "tool_call":
-        _on_fragment(run, event.data)
+
+    @hookimpl
+    def loom_event(self, event: Event, run: Any) -> None:
+        """Gather a tool call's argument fragments; classify the call once they parse."""
+        if event.kind == "reason.delta" and event.data.get("kind") == "tool_call":
+            _on_fragment(run, event.data)
+
+
+def watch_streams(runtime: Any) -> None:
+    """Register :class:`StreamWatcher` on ``runtime`` (once; tier 1 does it when a run first streams)."""
+    plugins = runtime.plugins
+    if STREAM_WATCHER not in plugins.infos:
+        plugins.add_plugin(StreamWatcher(), name=STREAM_WATCHER)
 
 
 def _on_fragment(run: Any, data: dict[str, Any]) -> None:
@@ -197,6 +217,8 @@ async def loom_wrap_model_call(request: ModelRequest, run: Any,
     complete (or failed).
     """
     if request.stream:
+        if _state(run).settings.speculative:
+            watch_streams(run.runtime)
         try:
             response = await call_next(request)
         finally:

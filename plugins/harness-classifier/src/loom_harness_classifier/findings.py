@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, Literal
 
 Kind = Literal["read", "mutate", "network", "execute", "destroy", "escalate"]
@@ -70,23 +71,26 @@ class Findings:
                     "risk": 0.0, "reasons": [], "rule": "", "deny": 0.0 >= deny_at,
                     "commands": self.commands, "compound": self.compound}
         severity = SEVERITY
+        ranks: dict[str, int] = {}
+        keyed: list[tuple[tuple[float, int], Finding]] = []
         top = items[0]
-        top_risk, top_rank = top.risk, severity[top.kind]
-        ranks = {top.kind: top_rank}
-        for item in items[1:]:
-            rank = severity[item.kind]
-            ranks[item.kind] = rank
-            if item.risk > top_risk or (item.risk == top_risk and rank > top_rank):
-                top, top_risk, top_rank = item, item.risk, rank
+        top_key = (top.risk, severity[top.kind])
+        for item in items:
+            key = (item.risk, severity[item.kind])
+            ranks[item.kind] = key[1]
+            keyed.append((key, item))
+            if key > top_key:
+                top, top_key = item, key
         kinds = sorted(ranks, key=ranks.__getitem__) if len(ranks) > 1 else [top.kind]
-        risk = round(min(1.0, top_risk), 3)
-        if len(items) == 1:
+        risk = round(min(1.0, top_key[0]), 3)
+        if len(keyed) == 1:
             reasons = [top.reason]
         else:
             if not top.rule.startswith("effect."):
-                items = [f for f in items if not f.rule.startswith("effect.")]
+                keyed = [pair for pair in keyed if not pair[1].rule.startswith("effect.")]
+            keyed.sort(key=_first, reverse=True)  # stable: equal weights keep their order
             reasons = []
-            for item in sorted(items, key=_weight, reverse=True) if len(items) > 1 else items:
+            for _, item in keyed:
                 if item.reason not in reasons:
                     reasons.append(item.reason)
         category = kinds[-1]
@@ -103,5 +107,4 @@ class Findings:
         }
 
 
-def _weight(finding: Finding) -> tuple[float, int]:
-    return finding.risk, SEVERITY[finding.kind]
+_first = itemgetter(0)

@@ -28,7 +28,8 @@ ANCHORS = ("mode", "approv", "allow", "grant", "ignore", "disable")
 def find_injection(text: str) -> str | None:
     """The first suspicious passage of ``text`` (about 120 characters), or None."""
     lower = text.lower()
-    if not any(anchor in lower for anchor in ANCHORS):
+    if not ("mode" in lower or "approv" in lower or "allow" in lower or "grant" in lower
+            or "ignore" in lower or "disable" in lower):  # ANCHORS, spelled out: no generator per call
         return None
     match = INJECTION.search(text)
     if match is None:

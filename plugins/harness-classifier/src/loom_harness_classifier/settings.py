@@ -16,7 +16,8 @@ class ClassifierSettings(BaseModel):
     ``deny_at``: a risk at or above it is denied by tier 1 (clearly
     destructive actions and escalation attempts score 0.9 and more).
     ``speculative``: classify the tool calls of each model response as soon
-    as it arrives, before the Act phase. ``scan_tool_output``: look for
+    as their arguments are known — while the response streams, or when it
+    arrives — before the Act phase. ``scan_tool_output``: look for
     instructions to change the mode or approve actions in tool output.
     ``emit_events``: emit a ``harness-classifier.classified`` event for
     ``"all"`` calls, for ``"risky"`` ones (risk at least ``risky_at``, or

@@ -122,7 +122,7 @@ class Policy:
         saved = self.rules_file.rules() if self.rules_file is not None else None
         own, indexed_saved, by_tool = self._index
         if saved is not indexed_saved or len(own) != len(self.rules) \
-                or any(a is not b for a, b in zip(own, self.rules, strict=True)):
+                or (own and any(a is not b for a, b in zip(own, self.rules, strict=True))):
             by_tool = {}
             self._index = (tuple(self.rules), saved, by_tool)  # one assignment: never half-built
         found = by_tool.get(tool)
