@@ -36,9 +36,8 @@ class AnthropicProvider(SDKProvider[anthropic.AsyncAnthropic, AnthropicSettings]
     the retry plugin's job). ``prices`` overrides the default price table
     (model → :class:`ModelPrice` or a dict of its fields). Every SDK error is
     raised as a typed :class:`~loom.errors.ProviderError`; cancelling the
-    awaiting task aborts the HTTP request. The other keywords
-    (:class:`~loom_provider_common.provider.ProviderOptions`) are those of
-    :class:`~loom_provider_common.provider.SDKProvider`.
+    awaiting task aborts the HTTP request. ``context_window`` overrides the model's window
+    (these keywords: :class:`~loom_provider_common.provider.ProviderOptions`).
     """
 
     settings_type = AnthropicSettings

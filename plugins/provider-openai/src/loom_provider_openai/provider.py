@@ -35,7 +35,8 @@ class OpenAIProvider(SDKProvider[openai.AsyncOpenAI, OpenAISettings]):
     is the retry plugin's job). ``prices`` overrides the default price table
     (model → :class:`ModelPrice` or a dict of its fields). Every SDK error is
     raised as a typed :class:`~loom.errors.ProviderError`; cancelling the
-    awaiting task aborts the HTTP request.
+    awaiting task aborts the HTTP request. ``context_window`` overrides the model's window
+    (these keywords: :class:`~loom_provider_common.provider.ProviderOptions`).
     """
 
     settings_type = OpenAISettings
