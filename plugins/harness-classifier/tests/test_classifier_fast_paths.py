@@ -12,9 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from loom_harness_classifier.findings import SEVERITY, Finding, Findings
 from loom_harness_classifier.paths import (
+    ENV_NAMES,
+    SECRET_NAMES,
+    NameGlobs,
     PathInfo,
     _describe,
     _expand,
+    _glob_regex,
     _resolve_links,
     _under,
     classify_path,
@@ -129,6 +133,21 @@ def test_a_link_whose_target_is_as_long_as_the_path_is_still_resolved(workspaces
     info = classify_path("same/secret.txt", workspaces["ws"])  # root/ws/same/... → root/outside/...
     assert info.absolute == os.path.join(workspaces["root"], "outside", "secret.txt")
     assert info.place == "scratch"  # the temporary folder, not the workspace
+
+
+NAME = st.one_of(
+    st.sampled_from(["id_rsa", "id_rsa.pub", "x.pem", "pem", ".pem", "a.key.bak", "credentials",
+                     "credentials.json", "shadow", "gshadow", "environ", ".env", ".env.local", "x.env",
+                     ".envrc", "env", "a.envrc", "module_1.py", "", "id_ed25519", "master.key",
+                     "secrets.yaml", ".netrc", "x.kdbx"]),
+    st.text(alphabet=st.sampled_from(list("._-*[?envpmkyidrsa\n")), max_size=14))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(name=NAME, extra=st.lists(st.sampled_from(["a*b", "*", "x?y", "[ab]c", "**z", "lit"]), max_size=2))
+def test_property_name_globs_agree_with_their_regular_expression(name: str, extra: list[str]) -> None:
+    for patterns in (SECRET_NAMES, ENV_NAMES, (*ENV_NAMES, *extra)):
+        assert NameGlobs(patterns)(name) == (_glob_regex(patterns).match(name) is not None), (patterns, name)
 
 
 # ------------------------------------------------------------ classification

@@ -30,6 +30,11 @@ MODES = frozenset({"AUTO", "DEFAULT", "PLAN"})
 LOOM_MARKER = re.compile(r"LOOM_PROFILE__MODE|LOOM_SETTINGS__HARNESS|\[tool\.loom|\[settings\.harness")
 
 
+def _loom_marker(text: str) -> bool:
+    """Whether :data:`LOOM_MARKER` is in ``text`` (each of its words holds ``LOOM_`` or ``[``)."""
+    return ("LOOM_" in text or "[" in text) and LOOM_MARKER.search(text) is not None
+
+
 @lru_cache(maxsize=64)
 def _declared(effects: frozenset[Any]) -> tuple[str, ...]:
     """Declared effect names, known ones only, in a fixed order (``read`` when none)."""
@@ -90,8 +95,8 @@ def classify(tool: str, arguments: Mapping[str, Any], effects: Iterable[Any],
             findings.add("escalate", 0.99, "argument.mode-switch",
                          f"{tool} is asked to switch the mode to {value.upper()}, which it does not "
                          "declare it may do: an escalation attempt")
-        if (isinstance(value, str) and LOOM_MARKER.search(value) is not None) \
-                or (isinstance(value, list) and any(LOOM_MARKER.search(v) for v in _strings(value))):
+        if (isinstance(value, str) and _loom_marker(value)) \
+                or (isinstance(value, list) and any(_loom_marker(v) for v in _strings(value))):
             findings.add("escalate", 0.99, "argument.loom-settings",
                          f"{tool}'s {key!r} argument changes Loom's mode or permission settings")
     return findings

@@ -39,7 +39,7 @@ def program_name(word: str) -> str:
 def _unwrap(words: list[str], ctx: Context) -> tuple[str, list[str]]:
     """Strip wrappers (``sudo``, ``env``, ``nohup``, ``xargs``...) to find the program that runs."""
     while words:
-        while words and ASSIGNMENT.match(words[0]):
+        while words and "=" in words[0] and ASSIGNMENT.match(words[0]):
             _assignment(words.pop(0), ctx)
         if not words:
             return "", []

@@ -103,8 +103,8 @@ def classify_path(raw: str, workspace: str) -> PathInfo:
         absolute = _resolve_links(joined, workspace)
         if absolute == joined:  # no link on the way
             name = raw.rpartition("/")[2]
-            return PathInfo(raw, absolute, "workspace", SECRET_PATTERN.match(name) is not None,
-                            ENV_PATTERN.match(name) is not None, name in CONFIG_NAMES)
+            return PathInfo(raw, absolute, "workspace", is_secret_name(name), is_env_name(name),
+                            name in CONFIG_NAMES)
     return classify_path_full(raw, workspace)
 
 
@@ -155,7 +155,7 @@ def _describe(raw: str, name: str, absolute: str, workspace: str) -> PathInfo:
     rel_home = absolute[len(home_dir) + 1:] if _under(absolute, home_dir) and absolute != home_dir else ""
     secret = _secret_name(name) or _secret_name(real_name) \
         or (bool(rel_home) and any(_under(rel_home, s) for s in HOME_SECRETS))
-    env_file = ENV_PATTERN.match(name) is not None or ENV_PATTERN.match(real_name) is not None
+    env_file = is_env_name(name) or is_env_name(real_name)
     loom_config = name in CONFIG_NAMES or real_name in CONFIG_NAMES \
         or any(f"/{d}/" in absolute + "/" for d in CONFIG_DIRS)
     startup = bool(rel_home) and any(_under(rel_home, s) for s in HOME_STARTUP)
@@ -181,12 +181,48 @@ def _glob_regex(patterns: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{translate(p)})" for p in patterns))
 
 
+class NameGlobs:
+    """Whether a file name matches one of some glob patterns, as their ``fnmatch`` regular expression says.
+
+    Patterns spelled ``name``, ``prefix*`` or ``*suffix`` (no other glob
+    character) are checked with string methods (a property test checks them
+    against the expression); any other pattern with the expression.
+    """
+
+    def __init__(self, patterns: tuple[str, ...]) -> None:
+        self.regex = _glob_regex(patterns)
+        exact: set[str] = set()
+        prefixes: list[str] = []
+        suffixes: list[str] = []
+        others: list[str] = []
+        for pattern in patterns:
+            body = pattern.strip("*")
+            if not body or "*" in body or "?" in body or "[" in body or pattern.count("*") > 1:
+                others.append(pattern)
+            elif pattern == body:
+                exact.add(body)
+            elif pattern.endswith("*"):
+                prefixes.append(body)
+            else:
+                suffixes.append(body)
+        self.exact = frozenset(exact)
+        self.prefixes = tuple(prefixes)
+        self.suffixes = tuple(suffixes)
+        self.others = _glob_regex(tuple(others)) if others else None
+
+    def __call__(self, name: str) -> bool:
+        return name in self.exact or name.startswith(self.prefixes) or name.endswith(self.suffixes) \
+            or (self.others is not None and self.others.match(name) is not None)
+
+
 SECRET_PATTERN = _glob_regex(SECRET_NAMES)
 ENV_PATTERN = _glob_regex(ENV_NAMES)
+is_secret_name = NameGlobs(SECRET_NAMES)
+is_env_name = NameGlobs(ENV_NAMES)
 
 
 def _secret_name(name: str) -> bool:
-    return SECRET_PATTERN.match(name) is not None
+    return is_secret_name(name)
 
 
 def _place(absolute: str, workspace: str) -> Place:

@@ -213,7 +213,8 @@ def parse(command: str) -> Parsed:
     ``;``, ``&``, ``&&``, ``|`` and ``||`` (the common case) is parsed in one
     pass by :func:`parse_plain`; anything else by :func:`parse_full`.
     """
-    if "\\" not in command and NESTING.search(command) is None:
+    if "\\" not in command and "`" not in command and "\n" not in command \
+            and ("(" not in command or NESTING.search(command) is None):
         plain = parse_plain(command)
         if plain is not None:
             return plain
