@@ -76,8 +76,9 @@ def classify(tool: str, arguments: Mapping[str, Any], effects: Iterable[Any],
     writes = "mutate" in declared or "destroy" in declared
     for key, value in arguments.items():
         lowered = key.lower()
+        is_text = isinstance(value, str)
         if lowered in PATH_KEYS:
-            for raw in _strings(value):
+            for raw in (value,) if is_text else _strings(value):
                 if "destroy" in declared:
                     delete_path(ctx, raw, recursive=True, verb=f"{tool} deletes")
                 elif writes:
@@ -85,7 +86,7 @@ def classify(tool: str, arguments: Mapping[str, Any], effects: Iterable[Any],
                 else:
                     read_path(ctx, raw, verb=f"{tool} reads")
         elif lowered in COMMAND_KEYS and ("execute" in declared or tool.lower() in SHELL_TOOLS):
-            for text in _strings(value):
+            for text in (value,) if is_text else _strings(value):
                 analyze_shell(text, workspace, findings)
         elif lowered in GLOB_KEYS and isinstance(value, str) and _escapes(value):
             read_path(ctx, value.split("*", 1)[0] or "/", verb=f"{tool} searches")
@@ -95,7 +96,7 @@ def classify(tool: str, arguments: Mapping[str, Any], effects: Iterable[Any],
             findings.add("escalate", 0.99, "argument.mode-switch",
                          f"{tool} is asked to switch the mode to {value.upper()}, which it does not "
                          "declare it may do: an escalation attempt")
-        if (isinstance(value, str) and _loom_marker(value)) \
+        if (is_text and ("LOOM_" in value or "[" in value) and _loom_marker(value)) \
                 or (isinstance(value, list) and any(_loom_marker(v) for v in _strings(value))):
             findings.add("escalate", 0.99, "argument.loom-settings",
                          f"{tool}'s {key!r} argument changes Loom's mode or permission settings")

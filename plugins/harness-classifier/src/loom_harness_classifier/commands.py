@@ -100,7 +100,8 @@ def _redirects(command: SimpleCommand, ctx: Context) -> None:
 
 def analyze_simple(command: SimpleCommand, ctx: Context) -> None:
     """Findings for one simple command (its program, arguments and redirections)."""
-    _redirects(command, ctx)
+    if command.redirects:
+        _redirects(command, ctx)
     name, args = _unwrap(list(command.words), ctx)
     if not name:
         return

@@ -6,10 +6,9 @@ import os
 import re
 import stat
 import tempfile
-from dataclasses import dataclass
 from fnmatch import translate
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Place = Literal["workspace", "root", "device", "scratch", "outside", "system", "broad", "unknown"]
 
@@ -37,9 +36,8 @@ CONFIG_NAMES = ("loom.toml",)
 CONFIG_DIRS = (".loom",)
 
 
-@dataclass(frozen=True, slots=True)
-class PathInfo:
-    """What is known about one path argument."""
+class PathInfo(NamedTuple):
+    """What is known about one path argument (an immutable record; a named tuple is the cheapest to make)."""
 
     raw: str
     absolute: str
