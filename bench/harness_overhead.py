@@ -128,6 +128,7 @@ def bench_classifier_alone(workspace: str) -> dict[str, float]:
         effects = {"shell": ("execute",), "read": ("read",), "write": ("mutate",)}[name]
         n = 5000
         calls = [{k: v.replace("{n}", f"x{i}") for k, v in arguments.items()} for i in range(n)]
+        gc.collect()  # every call type starts from the same collector state
         start = time.process_time()
         for args in calls:
             classify(name, args, effects, workspace)

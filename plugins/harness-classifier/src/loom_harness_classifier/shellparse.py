@@ -204,7 +204,7 @@ def _is_operator(token: str) -> bool:
     return _OPERATOR.match(token) is not None
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=256)
 def parse(command: str) -> Parsed:
     """Parse a command line into pipelines; nested commands are returned unparsed.
 
