@@ -6,6 +6,7 @@ import asyncio
 from collections import Counter
 from typing import Any
 
+import loom_memory_sqlite
 import loom_subagents
 from loom.api import AgentRuntime
 from loom.config import load_config
@@ -15,6 +16,7 @@ from loom.requests import ModelRequest
 from loom.run import Run
 from loom.testing import LoomHarness, MemoryStore, ScriptedModel, StorePlugin, call
 from loom.tools import tool
+from loom_memory_sqlite.store import SqliteStore
 
 executed: Counter[str] = Counter()
 gate: dict[str, Any] = {"barrier": None, "block": False}
@@ -250,3 +252,34 @@ async def test_resuming_an_interrupted_parent_continues_the_stored_child() -> No
     # it continued in its second step: the interrupted call is reported, not silently re-run
     assert "child finished after interrupted: 'stall' started but the process stopped" in result.output
     assert executed == Counter({"first": 1})  # its first step was not done again
+
+
+async def test_parallel_children_are_all_stored_in_sqlite(tmp_path: Any) -> None:
+    def script(request: ModelRequest) -> Any:
+        results = results_of(request)
+        goal = goal_of(request)
+        if goal.startswith("part"):
+            return call("note", text=goal) if not results else f"{goal} done"
+        if not results:
+            return [call("delegate", goal=f"part {i}") for i in range(3)]
+        return "all stored"
+
+    db = tmp_path / "loom.db"
+    config = load_config(data={"stages": {"store": "sqlite"}, "settings": {"sqlite": {"path": str(db)}}},
+                         environ={})
+    runtime = AgentRuntime(profile=AgentProfile(mode="AUTO"), provider=ScriptedModel(script),
+                           config=config, plugins=[loom_subagents, Tools(), loom_memory_sqlite],
+                           entry_points=False)
+    async with runtime:
+        run = runtime.create_session().create_task("parallel and durable").start()
+        assert (await run.wait()).ok
+    store = SqliteStore(db)
+    await store.open()
+    try:
+        for child in run.children:
+            stored = await store.load_run(child.id)
+            assert stored is not None and stored.info.parent_id == run.id
+            assert stored.info.status == "succeeded" and stored.info.output == f"{child.goal} done"
+    finally:
+        await store.close()
+    assert len(run.children) == 3
