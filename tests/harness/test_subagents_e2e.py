@@ -90,8 +90,8 @@ async def test_a_child_keeps_the_parents_deny_rules_and_mode(tmp_path: Path) -> 
               extra=[loom_subagents])
     run = h.runtime.create_session().create_task("parent: delegate").start()
     h.last_run = run
-    for _ in range(1000):  # the child's "ask" shows on the parent
-        if run.pending_approvals:
+    for _ in range(1000):  # the child's "ask" shows on the parent, then its event too
+        if run.pending_approvals and any(e.kind == "approval.requested" for e in run.recorded):
             break
         await asyncio.sleep(0.005)
     [approval] = run.pending_approvals
