@@ -14,6 +14,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import pluggy
@@ -31,6 +32,22 @@ class _Impl:
     function: Callable[..., Any]
     argnames: tuple[str, ...]
     is_async: bool
+    #: ``kwargs -> positional arguments`` for ``function`` (built once per plan).
+    arguments: Callable[[dict[str, Any]], tuple[Any, ...]]
+
+
+def _argument_getter(names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    if not names:
+        return lambda kwargs: ()
+    if len(names) == 1:
+        name = names[0]
+        return lambda kwargs: (kwargs[name],)
+    return itemgetter(*names)
+
+
+def _awaitable(result: Any) -> bool:
+    """Whether a sync implementation handed back something to await (cheap for None)."""
+    return result is not None and inspect.isawaitable(result)
 
 
 def _raise_for(hook: str, impl: _Impl, exc: Exception) -> PluginError:
@@ -66,7 +83,8 @@ class Dispatcher:
         for impl in reversed(caller.get_hookimpls()):
             fn = impl.function
             is_async = inspect.iscoroutinefunction(fn)
-            impls.append(_Impl(impl.plugin_name, fn, tuple(impl.argnames), is_async))
+            names = tuple(impl.argnames)
+            impls.append(_Impl(impl.plugin_name, fn, names, is_async, _argument_getter(names)))
         plan = tuple(impls)
         self._plans[hook] = plan
         return plan
@@ -75,11 +93,19 @@ class Dispatcher:
         """Whether any plugin implements ``hook``."""
         return bool(self.plan(hook))
 
-    async def _call(self, hook: str, impl: _Impl, kwargs: dict[str, Any]) -> Any:
+    def _invoke(self, hook: str, impl: _Impl, kwargs: dict[str, Any]) -> Any:
+        """Call one implementation; an async one returns its coroutine, to be awaited.
+
+        The kinds call this directly and await only what needs it, so a sync
+        implementation costs no coroutine of its own.
+        """
         if self.trace is not None:
             self.trace(hook, impl.plugin)
-        result = impl.function(*[kwargs[name] for name in impl.argnames])
-        if impl.is_async or inspect.isawaitable(result):
+        return impl.function(*impl.arguments(kwargs))
+
+    async def _call(self, hook: str, impl: _Impl, kwargs: dict[str, Any]) -> Any:
+        result = self._invoke(hook, impl, kwargs)
+        if impl.is_async or _awaitable(result):
             result = await result
         return result
 
@@ -107,7 +133,9 @@ class Dispatcher:
         """``first`` kind: the first non-None awaited result wins."""
         for impl in self.plan(hook):
             try:
-                result = await self._call(hook, impl, kwargs)
+                result = self._invoke(hook, impl, kwargs)
+                if impl.is_async or _awaitable(result):
+                    result = await result
             except Exception as exc:
                 raise _raise_for(hook, impl, exc) from exc
             if result is not None:
@@ -119,7 +147,9 @@ class Dispatcher:
         out: list[Any] = []
         for impl in self.plan(hook):
             try:
-                result = await self._call(hook, impl, kwargs)
+                result = self._invoke(hook, impl, kwargs)
+                if impl.is_async or _awaitable(result):
+                    result = await result
             except Exception as exc:
                 raise _raise_for(hook, impl, exc) from exc
             if result is None:
@@ -140,7 +170,10 @@ class Dispatcher:
         verdicts: list[Verdict] = []
         for impl in self.plan(hook):
             try:
-                verdict = await self._call(hook, impl, kwargs)
+                verdict = self._invoke(hook, impl, kwargs)
+                if impl.is_async or (verdict is not None and type(verdict) is not Verdict
+                                     and inspect.isawaitable(verdict)):
+                    verdict = await verdict
             except Exception as exc:
                 if on_error is not None:
                     on_error(impl.plugin, hook, exc)
@@ -219,7 +252,9 @@ class Dispatcher:
         """``notify`` kind: call every observer; errors go to ``on_error``, never up."""
         for impl in self.plan(hook):
             try:
-                await self._call(hook, impl, kwargs)
+                result = self._invoke(hook, impl, kwargs)
+                if impl.is_async or _awaitable(result):
+                    await result
             except Exception as exc:
                 if on_error is not None:
                     on_error(impl.plugin, hook, exc)

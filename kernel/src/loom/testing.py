@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import json
@@ -31,7 +32,7 @@ from loom.requests import ModelRequest, ModelResponse, StopReason, StreamDelta, 
 from loom.run import RunResult
 from loom.store import Checkpoint, RunInfo, StoredRun, ToolCallState
 
-Reply = str | ToolCallBlock | list[ToolCallBlock] | ModelResponse | Message | BaseException
+Reply = str | ToolCallBlock | list[ToolCallBlock] | ModelResponse | Message | BaseException | asyncio.Event
 Script = Sequence[Reply | Callable[[ModelRequest], Reply]] | Callable[[ModelRequest], Reply]
 
 
@@ -56,8 +57,10 @@ class ScriptedModel:
 
     Each reply is a string (final answer), a tool call or a list of tool
     calls (one turn), a Message, a ModelResponse, an exception (raised, as a
-    failing provider would: e.g. a :class:`~loom.errors.ProviderError`), or
-    a callable of the request returning one of those. ``script`` may itself
+    failing provider would: e.g. a :class:`~loom.errors.ProviderError`), an
+    :class:`asyncio.Event` (the call waits for it, then answers the next
+    reply: a call held in flight), or a callable of the request returning
+    one of those. ``script`` may itself
     be one callable. ``name`` and ``model`` are what resilience plugins see
     as the provider's name and default model.
     """
@@ -96,6 +99,10 @@ class ScriptedModel:
     ) -> ModelResponse:
         """Answer the next scripted reply (streaming its text when asked)."""
         self.requests.append(request)
+        return await self._answer_next(request, on_delta)
+
+    async def _answer_next(self, request: ModelRequest,
+                           on_delta: Callable[[StreamDelta], Awaitable[None]] | None) -> ModelResponse:
         if callable(self.script):
             reply: Any = self.script(request)
         else:
@@ -104,6 +111,9 @@ class ScriptedModel:
                                 f"(script has {len(self.script)})")
             reply = self.script[self._index]
             self._index += 1
+            if isinstance(reply, asyncio.Event):
+                await reply.wait()
+                return await self._answer_next(request, on_delta)
             if callable(reply):
                 reply = reply(request)
         if isinstance(reply, BaseException):

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from loom.errors import CircuitOpenError, ConfigError, ProviderError
 from loom.profile import AgentProfile
-from loom.requests import ModelRequest, ModelResponse, StreamDelta
 from loom.testing import LoomHarness, ScriptedModel
 from loom_resilience_breaker import (
     BreakerBoard,
@@ -31,33 +29,9 @@ class Clock:
         return self.now
 
 
-class FlakyModel(ScriptedModel):
-    """A provider that raises the ProviderErrors of its script and answers the rest.
-
-    A step may also be an :class:`asyncio.Event` to wait for before answering
-    the next step (to hold a call in flight).
-    """
-
-    def __init__(self, script: list[Any], *, name: str = "flaky") -> None:
-        super().__init__([s for s in script if isinstance(s, str)])
-        self.steps = list(script)
-        self.name = name
-        self.model = "flaky-1"
-        self.calls = 0
-
-    async def complete(self, request: ModelRequest, *,
-                       on_delta: Callable[[StreamDelta], Awaitable[None]] | None = None,
-                       ) -> ModelResponse:
-        """Raise, wait or answer per the script."""
-        self.calls += 1
-        step = self.steps.pop(0)
-        if isinstance(step, asyncio.Event):
-            await step.wait()
-            step = self.steps.pop(0)
-        if isinstance(step, ProviderError):
-            self.requests.append(request)
-            raise step
-        return await super().complete(request, on_delta=on_delta)
+def flaky(script: list[Any], *, name: str = "flaky") -> ScriptedModel:
+    """A provider named ``name`` that raises the errors of its script and answers the rest."""
+    return ScriptedModel(script, name=name, model="flaky-1")
 
 
 def http(status: int) -> ProviderError:
@@ -275,7 +249,7 @@ def test_what_an_outcome_says_about_the_provider(error: BaseException | None,
 # ------------------------------------------------------------------ in runs
 
 
-def runtime_with(model: FlakyModel, clock: Clock,
+def runtime_with(model: ScriptedModel, clock: Clock,
                  settings: dict[str, Any] | None = None) -> LoomHarness:
     config = {"settings": {"breaker": settings or {"failure_threshold": 5, "cooldown": 30}}}
     return LoomHarness(model, plugins=[("resilience-breaker", BreakerPlugin(clock=clock))],
@@ -284,7 +258,7 @@ def runtime_with(model: FlakyModel, clock: Clock,
 
 async def test_failing_runs_open_the_circuit_shared_by_later_runs() -> None:
     clock = Clock()
-    model = FlakyModel([http(500)] * 5 + ["back again"])
+    model = flaky([http(500)] * 5 + ["back again"])
     h = runtime_with(model, clock)
     for n in range(4):
         result = await h.run(f"attempt {n}")
@@ -309,7 +283,7 @@ async def test_failing_runs_open_the_circuit_shared_by_later_runs() -> None:
 
 
 async def test_request_errors_do_not_open_the_circuit() -> None:
-    model = FlakyModel([http(400)] * 3 + ["fine"])
+    model = flaky([http(400)] * 3 + ["fine"])
     h = runtime_with(model, Clock(), {"failure_threshold": 2})
     for _ in range(3):
         assert (await h.run("bad request")).status == "failed"
@@ -320,7 +294,7 @@ async def test_request_errors_do_not_open_the_circuit() -> None:
 async def test_concurrent_callers_fail_fast_while_the_probe_runs() -> None:
     clock = Clock()
     release = asyncio.Event()
-    model = FlakyModel([http(503), release, "probe answered"])
+    model = flaky([http(503), release, "probe answered"])
     h = runtime_with(model, clock, {"failure_threshold": 1, "cooldown": 10})
     assert (await h.run("trip it")).status == "failed"
     clock.now += 10
@@ -340,7 +314,7 @@ async def test_concurrent_callers_fail_fast_while_the_probe_runs() -> None:
 async def test_a_cancelled_probe_lets_the_next_caller_probe() -> None:
     clock = Clock()
     never = asyncio.Event()
-    model = FlakyModel([http(503), never, "second probe answered"])
+    model = flaky([http(503), never, "second probe answered"])
     h = runtime_with(model, clock, {"failure_threshold": 1, "cooldown": 10})
     await h.run("trip it")
     clock.now += 10
@@ -357,20 +331,20 @@ async def test_each_model_has_its_own_circuit() -> None:
     clock = Clock()
     plugin = BreakerPlugin(clock=clock)
     config = {"settings": {"breaker": {"failure_threshold": 1}}}
-    broken = LoomHarness(FlakyModel([http(500)]), plugins=[("resilience-breaker", plugin)],
+    broken = LoomHarness(flaky([http(500)]), plugins=[("resilience-breaker", plugin)],
                          config=config, profile=AgentProfile(model="big"))
     assert (await broken.run("x")).status == "failed"
     assert plugin.board.breaker("flaky", "big").state == "open"
-    fine = LoomHarness(FlakyModel(["small answers"]), plugins=[("resilience-breaker", plugin)],
+    fine = LoomHarness(flaky(["small answers"]), plugins=[("resilience-breaker", plugin)],
                        config=config, profile=AgentProfile(model="small"))
     assert (await fine.run("y")).ok
 
 
 def test_bad_settings_name_the_key() -> None:
     with pytest.raises(ConfigError, match=r"settings\.breaker\.failure_rate"):
-        runtime_with(FlakyModel([]), Clock(), {"failure_rate": 1.5})
+        runtime_with(flaky([]), Clock(), {"failure_rate": 1.5})
     with pytest.raises(ConfigError, match=r"did you mean 'cooldown'"):
-        runtime_with(FlakyModel([]), Clock(), {"cooldwn": 3})
+        runtime_with(flaky([]), Clock(), {"cooldwn": 3})
 
 
 def test_a_board_and_a_clock_together_are_refused() -> None:
@@ -395,10 +369,10 @@ async def test_the_installed_plugin_shares_its_circuits_across_runtimes() -> Non
 
     config = {"plugins": {"enable": ["resilience-breaker"]},
               "settings": {"breaker": {"failure_threshold": 1, "cooldown": 3600}}}
-    first = FlakyModel([http(500)], name="shared-across-runtimes")
+    first = flaky([http(500)], name="shared-across-runtimes")
     h1 = LoomHarness(first, entry_points=True, config=config)
     assert (await h1.run("trip it")).status == "failed"
-    second = FlakyModel(["unreached"], name="shared-across-runtimes")
+    second = flaky(["unreached"], name="shared-across-runtimes")
     h2 = LoomHarness(second, entry_points=True, config=config)
     result = await h2.run("another runtime, same provider and model")
     assert result.status == "failed" and "CircuitOpenError" in result.error

@@ -2,40 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from loom.errors import CircuitOpenError, ConfigError, ContextOverflowError, ProviderError
-from loom.requests import ModelRequest, ModelResponse, StreamDelta
+from loom.requests import ModelRequest, ModelResponse
 from loom.testing import LoomHarness, ScriptedModel
 from loom_resilience_retry import RetryPlugin, RetrySettings, backoff_cap, decide, is_retryable
 
 
-class FlakyModel(ScriptedModel):
-    """A provider that raises the ProviderErrors of its script and answers the rest."""
-
-    def __init__(self, script: list[ProviderError | str], *, name: str = "flaky") -> None:
-        super().__init__([s for s in script if isinstance(s, str)])
-        self.steps = list(script)
-        self.name = name
-        self.model = "flaky-1"
-        self.calls = 0
-
-    async def complete(self, request: ModelRequest, *,
-                       on_delta: Callable[[StreamDelta], Awaitable[None]] | None = None,
-                       ) -> ModelResponse:
-        """Raise or answer the next step of the script."""
-        self.calls += 1
-        if not self.steps:
-            raise AssertionError(f"{self.name} called {self.calls} times, more than scripted")
-        step = self.steps.pop(0)
-        if isinstance(step, ProviderError):
-            self.requests.append(request)
-            raise step
-        return await super().complete(request, on_delta=on_delta)
+def flaky(script: list[Any], *, name: str = "flaky") -> ScriptedModel:
+    """A provider named ``name`` that raises the errors of its script and answers the rest."""
+    return ScriptedModel(script, name=name, model="flaky-1")
 
 
 def http(status: int, *, retry_after: float | None = None) -> ProviderError:
@@ -55,7 +35,7 @@ class Sleeps:
         self.delays.append(seconds)
 
 
-def harness(model: FlakyModel, sleeps: Sleeps, *, jitter: float = 0.5,
+def harness(model: ScriptedModel, sleeps: Sleeps, *, jitter: float = 0.5,
             settings: dict[str, Any] | None = None) -> LoomHarness:
     plugin = RetryPlugin(sleep=sleeps, random=lambda: jitter)
     config = {"settings": {"retry": settings}} if settings else None
@@ -70,7 +50,7 @@ def events(h: LoomHarness, kind: str) -> list[dict[str, Any]]:
 
 
 async def test_rate_limit_and_server_error_are_retried_until_an_answer() -> None:
-    model = FlakyModel([http(429), http(503), "recovered"])
+    model = flaky([http(429), http(503), "recovered"])
     sleeps = Sleeps()
     h = harness(model, sleeps)
     result = await h.run("say something")
@@ -85,7 +65,7 @@ async def test_rate_limit_and_server_error_are_retried_until_an_answer() -> None
 
 
 async def test_retry_after_is_waited_exactly() -> None:
-    model = FlakyModel([http(429, retry_after=2.5), "ok"])
+    model = flaky([http(429, retry_after=2.5), "ok"])
     sleeps = Sleeps()
     h = harness(model, sleeps, jitter=0.99)
     assert (await h.run("go")).ok
@@ -95,7 +75,7 @@ async def test_retry_after_is_waited_exactly() -> None:
 
 
 async def test_a_retry_after_longer_than_allowed_gives_up_at_once() -> None:
-    model = FlakyModel([http(429, retry_after=120.0), "never"])
+    model = flaky([http(429, retry_after=120.0), "never"])
     sleeps = Sleeps()
     h = harness(model, sleeps)
     result = await h.run("go")
@@ -109,7 +89,7 @@ async def test_a_retry_after_longer_than_allowed_gives_up_at_once() -> None:
 async def test_a_request_error_is_never_retried(status: int) -> None:
     error = http(status)
     error.retryable = True  # even when a provider marks it retryable by mistake
-    model = FlakyModel([error, "never"])
+    model = flaky([error, "never"])
     sleeps = Sleeps()
     h = harness(model, sleeps)
     result = await h.run("go")
@@ -122,7 +102,7 @@ async def test_a_request_error_is_never_retried(status: int) -> None:
 async def test_a_context_overflow_is_never_retried() -> None:
     overflow = ContextOverflowError("prompt is too long", provider="flaky", status=400,
                                     retryable=True)
-    model = FlakyModel([overflow, "never"])
+    model = flaky([overflow, "never"])
     h = harness(model, Sleeps())
     result = await h.run("go")
     assert result.status == "failed" and "ContextOverflowError" in result.error
@@ -130,7 +110,7 @@ async def test_a_context_overflow_is_never_retried() -> None:
 
 
 async def test_exhausted_attempts_fail_the_run_with_the_last_error() -> None:
-    model = FlakyModel([http(500), http(502), http(503), http(504), "too late"])
+    model = flaky([http(500), http(502), http(503), http(504), "too late"])
     sleeps = Sleeps()
     h = harness(model, sleeps)
     result = await h.run("go")
@@ -144,7 +124,7 @@ async def test_exhausted_attempts_fail_the_run_with_the_last_error() -> None:
 
 
 async def test_settings_come_from_the_settings_table() -> None:
-    model = FlakyModel([http(500), http(500), "unreached"])
+    model = flaky([http(500), http(500), "unreached"])
     sleeps = Sleeps()
     h = harness(model, sleeps, settings={"max_attempts": 2, "base_delay": 4, "max_delay": 5})
     result = await h.run("go")
@@ -154,11 +134,11 @@ async def test_settings_come_from_the_settings_table() -> None:
 
 def test_bad_settings_name_the_key() -> None:
     with pytest.raises(ConfigError, match=r"settings\.retry\.max_delay.*at least base_delay"):
-        harness(FlakyModel([]), Sleeps(), settings={"base_delay": 5, "max_delay": 1})
+        harness(flaky([]), Sleeps(), settings={"base_delay": 5, "max_delay": 1})
     with pytest.raises(ConfigError, match=r"settings\.retry\.max_attempt.*did you mean 'max_attempts'"):
-        harness(FlakyModel([]), Sleeps(), settings={"max_attempt": 3})
+        harness(flaky([]), Sleeps(), settings={"max_attempt": 3})
     with pytest.raises(ConfigError, match=r"settings\.retry\.max_attempts"):
-        harness(FlakyModel([]), Sleeps(), settings={"max_attempts": 0})
+        harness(flaky([]), Sleeps(), settings={"max_attempts": 0})
 
 
 async def test_an_error_that_is_not_a_provider_error_passes_through() -> None:
@@ -167,7 +147,7 @@ async def test_an_error_that_is_not_a_provider_error_passes_through() -> None:
                                        call_next: Any) -> ModelResponse:
             raise RuntimeError("inner layer broke")
 
-    model = FlakyModel(["unreached"])
+    model = flaky(["unreached"])
     sleeps = Sleeps()
     h = LoomHarness(model, plugins=[("resilience-retry", RetryPlugin(sleep=sleeps)),
                                     ("boom", Boom())])
@@ -177,7 +157,7 @@ async def test_an_error_that_is_not_a_provider_error_passes_through() -> None:
 
 
 async def test_the_installed_plugin_retries_from_its_entry_point() -> None:
-    model = FlakyModel([http(503), "fine"])
+    model = flaky([http(503), "fine"])
     h = LoomHarness(model, entry_points=True, config={
         "plugins": {"enable": ["resilience-retry"]},
         "settings": {"retry": {"base_delay": 0, "max_delay": 0}}})
