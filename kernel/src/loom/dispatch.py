@@ -227,20 +227,23 @@ class Dispatcher:
         subject_name: str,
         kwargs: dict[str, Any],
     ) -> Any:
-        if index == len(plan):
-            return await innermost(subject)
         impl = plan[index]
+        last = index + 1 == len(plan)
 
-        async def call_next(value: Any) -> Any:
-            return await self._layer(
-                hook, plan, index + 1, innermost, value, subject_name, kwargs
-            )
+        def call_next(value: Any) -> Awaitable[Any]:
+            # Hands back the next layer's coroutine (no wrapper coroutine per layer).
+            if last:
+                return innermost(value)
+            return self._layer(hook, plan, index + 1, innermost, value, subject_name, kwargs)
 
         args = dict(kwargs)
         args[subject_name] = subject
         args["call_next"] = call_next
         try:
-            return await self._call(hook, impl, args)
+            result = self._invoke(hook, impl, args)
+            if impl.is_async or _awaitable(result):
+                result = await result
+            return result
         except LoomError:
             raise
         except Exception as exc:
