@@ -9,13 +9,17 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import loom_mcp
+import loom_subagents
 import pytest
 from loom.hookspecs import hookimpl
 from loom.records import Record
+from loom.requests import ModelRequest
 from loom.testing import LoomHarness, call
 from loom.tools import tool
+from loom.verdicts import Verdict
 from loom_mcp.serve import LoomMcpServer
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
@@ -223,3 +227,42 @@ def test_agent_mode_without_a_provider_says_so(project: Path) -> None:
                           capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert done.returncode == 4
     assert "no provider selected" in done.stderr
+
+
+class AskForLetters:
+    """A veto plugin asking a person before every ``letters`` call."""
+
+    @hookimpl
+    def loom_veto(self, action: Any) -> Verdict | None:
+        return Verdict.ask("counting needs a person") if action.tool == "letters" else None
+
+
+def delegating(request: ModelRequest) -> Any:
+    """The sub-agent counts letters, then reports what it got."""
+    results = [r for m in request.messages for r in m.tool_results]
+    return call("letters", word="loom") if not results else "child got: " + results[-1].content
+
+
+@pytest.mark.parametrize("approve", [False, True])
+async def test_a_served_delegate_settles_its_sub_agents_approvals(port: int, approve: bool) -> None:
+    h = LoomHarness(delegating, plugins=[CountingTool(), AskForLetters(), loom_subagents])
+    server = LoomMcpServer(h.runtime, approve=approve)
+    task = asyncio.create_task(server.serve_http("127.0.0.1", port))
+    try:
+        for _ in range(200):
+            if server.started:
+                break
+            await asyncio.sleep(0.05)
+        async with streamable_http_client(f"http://127.0.0.1:{port}/mcp") as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                answer = await asyncio.wait_for(
+                    session.call_tool("delegate", {"goal": "count the letters of loom"}), 30)
+    finally:
+        server.stop()
+        await asyncio.wait_for(task, 20)
+    text = answer.content[0].text  # type: ignore[union-attr]
+    if approve:
+        assert text.endswith("Its answer:\nchild got: 4"), text
+    else:
+        assert "child got: Not run: a person denied this call (no person can be asked over MCP)" in text

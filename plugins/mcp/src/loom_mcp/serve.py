@@ -153,8 +153,27 @@ class LoomMcpServer:
             return _result(f"unknown tool {params.name!r}; tools: "
                            f"{', '.join(sorted(self.host.tools)) or 'none'}", True)
         call = ToolCallBlock(id=f"mcp_{uuid.uuid4().hex[:12]}", name=params.name, arguments=arguments)
-        result = await self._through_harness(call, record.spec)
+        # A served tool may start sub-agents (``delegate``): nobody can be asked over MCP, so
+        # their approvals are settled like the served calls' own (approved only with --yes).
+        settler = asyncio.create_task(self._settle_approvals(self.host))
+        try:
+            result = await self._through_harness(call, record.spec)
+        finally:
+            settler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await settler
         return _result(result.content, result.is_error)
+
+    async def _settle_approvals(self, run: Run) -> None:
+        """Answer approvals that appear under ``run`` (its sub-agents') while a call runs."""
+        while True:
+            for approval in run.pending_approvals:
+                with contextlib.suppress(RuntimeError):  # decided meanwhile
+                    if self.approve:
+                        approval.approve(by="mcp serve --yes")
+                    else:
+                        approval.deny("no person can be asked over MCP", by="mcp serve")
+            await asyncio.sleep(0.02)
 
     async def _through_harness(self, call: ToolCallBlock, spec: ToolSpec) -> ToolResultBlock:
         host = self.host
