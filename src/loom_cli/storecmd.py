@@ -131,18 +131,13 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return exitcodes.OK
 
 
-def cmd_replay(args: argparse.Namespace) -> int:
-    """Replay a stored run offline and compare its events with the recording."""
-    found = _store_for(args, "replay")
+def _stored_run(args: argparse.Namespace, command: str) -> tuple[PluginManager, Any] | int:
+    """The plugin manager and the stored run ``args.run_id``, or an exit code (said on stderr)."""
+    found = _store_for(args, command)
     if isinstance(found, int):
         return found
     manager, name, store = found
     plugin = manager.record("store", name).plugin
-    try:
-        from loom_memory_sqlite.replay import comparable, replay
-    except ModuleNotFoundError:
-        print("loom: replay needs the loom-memory-sqlite distribution", file=sys.stderr)
-        return exitcodes.PLUGIN
 
     async def read(s: Any) -> Any:
         return await s.load_run(args.run_id)
@@ -151,6 +146,20 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if stored is None:
         print(f"loom: no run {args.run_id!r} in store {name!r} (see `loom runs`)", file=sys.stderr)
         return exitcodes.USAGE
+    return manager, stored
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Replay a stored run offline and compare its events with the recording."""
+    try:
+        from loom_memory_sqlite.replay import comparable, replay
+    except ModuleNotFoundError:
+        print("loom: replay needs the loom-memory-sqlite distribution", file=sys.stderr)
+        return exitcodes.PLUGIN
+    found = _stored_run(args, "replay")
+    if isinstance(found, int):
+        return found
+    _, stored = found
     try:
         config = config_from(args)
         document = config.data.model_dump(exclude_none=True)
@@ -169,25 +178,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_context(args: argparse.Namespace) -> int:
     """Chart a stored run's context pressure and compression events."""
-    found = _store_for(args, "context")
-    if isinstance(found, int):
-        return found
-    manager, name, store = found
-    plugin = manager.record("store", name).plugin
     try:
         from loom_compress_common.dashboard import render_html, render_terminal
     except ModuleNotFoundError:
         print("loom: the context dashboard needs the loom-compress-common distribution",
               file=sys.stderr)
         return exitcodes.PLUGIN
-
-    async def read(s: Any) -> Any:
-        return await s.load_run(args.run_id)
-
-    stored = asyncio.run(_with_store(store, name, plugin, read))
-    if stored is None:
-        print(f"loom: no run {args.run_id!r} in store {name!r} (see `loom runs`)", file=sys.stderr)
-        return exitcodes.USAGE
+    found = _stored_run(args, "context")
+    if isinstance(found, int):
+        return found
+    _, stored = found
     events = list(_field(stored, "events") or [])
     print(render_terminal(events))
     if args.html:
@@ -200,20 +200,10 @@ def cmd_context(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     """Print the events of one stored run."""
-    found = _store_for(args, "show")
+    found = _stored_run(args, "show")
     if isinstance(found, int):
         return found
-    manager, name, store = found
-    plugin = manager.record("store", name).plugin
-
-    async def read(s: Any) -> Any:
-        return await s.load_run(args.run_id)
-
-    stored = asyncio.run(_with_store(store, name, plugin, read))
-    if stored is None:
-        print(f"loom: no run {args.run_id!r} in store {name!r} (see `loom runs`)",
-              file=sys.stderr)
-        return exitcodes.USAGE
+    manager, stored = found
     events = [e if isinstance(e, Event) else Event.model_validate(e)
               for e in _field(stored, "events") or []]
     format_event = make_formatter(manager, 2 + args.verbose, show_output=True)
