@@ -151,3 +151,34 @@ async def test_a_child_run_is_stored_with_its_parent_id() -> None:
     await child.wait()
     assert store.runs[child.id].parent_id == parent.id and store.runs[parent.id].parent_id is None
     assert store.runs[child.id].profile["mode"] == "DEFAULT"
+
+
+async def test_a_run_started_from_a_tool_handler_is_not_inside_that_call() -> None:
+    seen: dict[str, Any] = {}
+
+    @tool(name="start_child")
+    async def start_child(run: Any = None) -> str:
+        """Start a child run and wait for it."""
+        seen["outer"] = current_call()
+        child = Run(run.runtime.create_session(), "child", parent=run).start()
+        return (await child.wait()).output
+
+    class Probe:
+        @hookimpl
+        def loom_run_started(self, run: Any) -> None:
+            if run.parent is not None:
+                seen["in_child"] = current_call()
+
+        @hookimpl
+        def loom_register_tools(self) -> list[Any]:
+            return [start_child]
+
+    def script(request: ModelRequest) -> Any:
+        if request.messages[0].text_content == "child":
+            return "child done"
+        return call("start_child") if not request.messages[-1].tool_results else "parent done"
+
+    harness = LoomHarness(script, plugins=[Probe()])
+    assert (await harness.run("parent")).ok
+    assert seen["outer"] is not None and seen["outer"].name == "start_child"
+    assert seen["in_child"] is None

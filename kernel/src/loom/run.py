@@ -299,6 +299,7 @@ class Run:
             return self._result
         self.status = "running"
         self.started_at = time.monotonic()
+        CURRENT_CALL.set(None)  # a run started from a tool (a sub-agent) is not inside that call
         status: RunStatus = "failed"
         reason = error = ""
         try:
