@@ -174,11 +174,9 @@ class CountingTool:
         return [letters]
 
 
-async def test_agent_mode_runs_a_whole_agent_per_call(port: int) -> None:
-    h = LoomHarness([call("letters", word="loom"), "The word has 4 letters.",
-                     call("letters", word="x"), "unused"],
-                    plugins=[CountingTool()])
-    server = LoomMcpServer(h.runtime, agent=True)
+@asynccontextmanager
+async def served_over_http(server: LoomMcpServer, port: int) -> AsyncIterator[tuple[ClientSession, Any]]:
+    """Serve ``server`` over HTTP in this event loop; yield an initialized client session."""
     task = asyncio.create_task(server.serve_http("127.0.0.1", port))
     try:
         for _ in range(200):
@@ -187,23 +185,30 @@ async def test_agent_mode_runs_a_whole_agent_per_call(port: int) -> None:
             await asyncio.sleep(0.05)
         async with streamable_http_client(f"http://127.0.0.1:{port}/mcp") as (read, write):
             async with ClientSession(read, write) as session:
-                init = await session.initialize()
-                assert init.server_info.name == "loom"
-                [agent_tool] = (await session.list_tools()).tools
-                assert agent_tool.name == "run_agent"
-                assert agent_tool.input_schema["required"] == ["goal"]
-                answer = await session.call_tool("run_agent", {"goal": "How many letters in loom?"})
-                assert not answer.is_error
-                assert answer.content[0].text == "The word has 4 letters."  # type: ignore[union-attr]
-                h.runtime.profile = h.runtime.profile.model_copy(update={"max_steps": 1})
-                stopped = await session.call_tool("run_agent", {"goal": "again"})
-                assert stopped.is_error
-                assert "ended stopped" in stopped.content[0].text  # type: ignore[union-attr]
-                missing = await session.call_tool("run_agent", {})
-                assert missing.is_error
+                yield session, await session.initialize()
     finally:
         server.stop()
         await asyncio.wait_for(task, 20)
+
+
+async def test_agent_mode_runs_a_whole_agent_per_call(port: int) -> None:
+    h = LoomHarness([call("letters", word="loom"), "The word has 4 letters.",
+                     call("letters", word="x"), "unused"],
+                    plugins=[CountingTool()])
+    async with served_over_http(LoomMcpServer(h.runtime, agent=True), port) as (session, init):
+        assert init.server_info.name == "loom"
+        [agent_tool] = (await session.list_tools()).tools
+        assert agent_tool.name == "run_agent"
+        assert agent_tool.input_schema["required"] == ["goal"]
+        answer = await session.call_tool("run_agent", {"goal": "How many letters in loom?"})
+        assert not answer.is_error
+        assert answer.content[0].text == "The word has 4 letters."  # type: ignore[union-attr]
+        h.runtime.profile = h.runtime.profile.model_copy(update={"max_steps": 1})
+        stopped = await session.call_tool("run_agent", {"goal": "again"})
+        assert stopped.is_error
+        assert "ended stopped" in stopped.content[0].text  # type: ignore[union-attr]
+        missing = await session.call_tool("run_agent", {})
+        assert missing.is_error
     assert h.model.requests[0].messages[0].text_content == "How many letters in loom?"
     assert h.model.requests[1].messages[-1].tool_results[0].content == "4"
 
@@ -246,21 +251,9 @@ def delegating(request: ModelRequest) -> Any:
 @pytest.mark.parametrize("approve", [False, True])
 async def test_a_served_delegate_settles_its_sub_agents_approvals(port: int, approve: bool) -> None:
     h = LoomHarness(delegating, plugins=[CountingTool(), AskForLetters(), loom_subagents])
-    server = LoomMcpServer(h.runtime, approve=approve)
-    task = asyncio.create_task(server.serve_http("127.0.0.1", port))
-    try:
-        for _ in range(200):
-            if server.started:
-                break
-            await asyncio.sleep(0.05)
-        async with streamable_http_client(f"http://127.0.0.1:{port}/mcp") as (read, write):
-            async with ClientSession(read, write) as session:
-                await session.initialize()
-                answer = await asyncio.wait_for(
-                    session.call_tool("delegate", {"goal": "count the letters of loom"}), 30)
-    finally:
-        server.stop()
-        await asyncio.wait_for(task, 20)
+    async with served_over_http(LoomMcpServer(h.runtime, approve=approve), port) as (session, _):
+        answer = await asyncio.wait_for(
+            session.call_tool("delegate", {"goal": "count the letters of loom"}), 30)
     text = answer.content[0].text  # type: ignore[union-attr]
     if approve:
         assert text.endswith("Its answer:\nchild got: 4"), text

@@ -7,12 +7,10 @@ and off, and compare what the harness decided.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import json
 import os
 import tempfile
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +26,11 @@ from loom.profile import AgentProfile
 from loom.records import Record
 from loom.requests import ModelRequest, ModelResponse
 from loom.run import Run
-from loom.testing import LoomHarness, no_real_providers
+from loom.testing import LoomHarness
 from loom.tools import tool
 from loom.verdicts import ProposedAction, Verdict
 from loom_provider_anthropic.provider import AnthropicProvider
+from loom_provider_common.testing import local_connections_only, made_for_a_test, serve_locally
 from loom_wire_servers import AnthropicServer, Reply, ToolCall
 
 WS = os.path.join(os.path.realpath(tempfile.gettempdir()), "loom-classifier-stream-ws")
@@ -85,22 +84,8 @@ class Rewriter:
         return response.model_copy(update={"message": message})
 
 
-@pytest.fixture(autouse=True)
-def _local_only() -> Iterator[None]:
-    with no_real_providers():
-        yield
-
-
-@pytest.fixture
-async def made() -> AsyncIterator[list[Any]]:
-    """Servers and providers a test made; stopped and closed after it."""
-    things: list[Any] = []
-    yield things
-    for thing in things:
-        if isinstance(thing, AnthropicProvider):
-            await thing.aclose()
-        else:
-            await asyncio.to_thread(thing.stop)
+_local_only = pytest.fixture(local_connections_only, autouse=True, name="_local_only")
+made = pytest.fixture(made_for_a_test, name="made")
 
 
 async def run_over_http(made: list[Any], *, stream: bool, extra: tuple[Any, ...] = ()
@@ -110,9 +95,7 @@ async def run_over_http(made: list[Any], *, stream: bool, extra: tuple[Any, ...]
         Reply(tool_calls=[ToolCall("shell", DANGEROUS, id="toolu_a"),
                           ToolCall("shell", HARMLESS, id="toolu_b")]),
         Reply(text="done")])
-    await asyncio.to_thread(server.start)
-    provider = AnthropicProvider(api_key="test", base_url=server.base_url)
-    made.extend([server, provider])
+    _, provider = await serve_locally(made, server, AnthropicProvider)
     watcher = Watcher()
     runtime = AgentRuntime(
         profile=AgentProfile(mode="AUTO", stream=stream, model="claude-haiku-4-5"), provider=provider,
